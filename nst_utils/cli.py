@@ -1,0 +1,122 @@
+"""The `nst` command: `nst transfer`, `nst weights`."""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .errors import NSTError
+
+#: What `nst transfer` paints when given no images: the demo.
+DEFAULT_CONTENT = "chelsea.jpg"
+DEFAULT_STYLE = "scream.jpg"
+
+
+def main(argv=None):
+    """Entry point of the `nst` command; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args) or 0
+    except NSTError as error:
+        print(f"nst: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("nst: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser():
+    from .transfer import STYLE_LAYERS
+
+    parser = argparse.ArgumentParser(
+        prog="nst", description="Neural style transfer (Gatys et al. 2016) with Keras 3.")
+    commands = parser.add_subparsers(title="commands")
+
+    transfer = commands.add_parser(
+        "transfer", help="paint a content image in the style of another",
+        description="Paint CONTENT in the style of STYLE. With no images, paints the bundled "
+                    f"{DEFAULT_CONTENT} in the style of {DEFAULT_STYLE} (the demo).")
+    transfer.add_argument("content", nargs="?", help="content image (a photo)")
+    transfer.add_argument("style", nargs="?", help="style image (a painting)")
+    transfer.add_argument("-o", "--output", help="output image; default: a new file in results/")
+    transfer.add_argument("--max-size", type=int, default=384,
+                          help="longest side of the output in pixels (default: 384)")
+    transfer.add_argument("--iterations", type=int, default=100,
+                          help="optimizer iterations (default: 100)")
+    transfer.add_argument("--convnet", choices=["vgg16", "vgg19"], default="vgg16")
+    transfer.add_argument("--pooling", choices=["max", "avg"], default="max")
+    transfer.add_argument("--init", default="content",
+                          help="'noise', 'content', 'style' or an image path (default: content)")
+    transfer.add_argument("--optimizer", choices=["lbfgs", "lbfgs-restarts", "adam", "gd"],
+                          default="lbfgs")
+    transfer.add_argument("--learning-rate", type=float, help="step size for adam and gd")
+    transfer.add_argument("--seed", type=int, default=0, help="seed of the noise (default: 0)")
+    transfer.add_argument("--content-weight", type=float, default=100.0)
+    transfer.add_argument("--style-weights", type=float, nargs="+",
+                          default=[1000.0, 100.0, 12.0, 1.0, 1.0],
+                          help="one weight per style layer")
+    transfer.add_argument("--tv-weight", type=float, default=200.0)
+    transfer.add_argument("--content-layer", default="block4_conv2")
+    transfer.add_argument("--style-layers", nargs="+", default=STYLE_LAYERS)
+    transfer.add_argument("--save-every", type=int, help="also save every N iterations")
+    transfer.add_argument("--weights", help="a weights file to use instead of ImageNet's")
+    transfer.add_argument("--overwrite", action="store_true",
+                          help="replace the output file if it exists")
+    transfer.set_defaults(run=_transfer)
+
+    weights = commands.add_parser("weights", help="fetch VGG16 and VGG19 ImageNet weights")
+    weights.set_defaults(run=_weights)
+    return parser
+
+
+def _transfer(args):
+    from .transfer import IMAGES_DIR, style_transfer
+
+    if (args.content is None) != (args.style is None):
+        raise NSTError("Give both a content and a style image, or neither for the demo.")
+    content = Path(args.content) if args.content else IMAGES_DIR / DEFAULT_CONTENT
+    style = Path(args.style) if args.style else IMAGES_DIR / DEFAULT_STYLE
+    if args.max_size is not None and args.max_size < 16:
+        raise NSTError(f"--max-size must be at least 16 pixels, got {args.max_size}.")
+    output = Path(args.output) if args.output else _new_result_path(content, style)
+    started = time.perf_counter()
+    _, history = style_transfer(
+        content, style, output, convnet=args.convnet, content_weight=args.content_weight,
+        style_weights=args.style_weights, tv_weight=args.tv_weight,
+        content_layer=args.content_layer, style_layers=args.style_layers,
+        iterations=args.iterations, init=args.init, seed=args.seed, optimizer=args.optimizer,
+        max_size=args.max_size, pooling=args.pooling, save_every=args.save_every,
+        overwrite=args.overwrite, learning_rate=args.learning_rate,
+        weights=args.weights or "imagenet")
+    last = history[-1] if history else {}
+    terms = ", ".join(f"{name} {value:.3g}" for name, value in last.items()
+                      if name not in ("iteration", "evaluations", "seconds"))
+    print(f"Saved {output if output.suffix else str(output) + '.png'} after "
+          f"{last.get('iteration', 0)} iterations, {last.get('evaluations', 0)} evaluations, "
+          f"{time.perf_counter() - started:.0f} s in all ({terms}).")
+
+
+def _new_result_path(content, style):
+    """results/<content>_in_the_style_of_<style>.png, numbered so nothing is overwritten."""
+    stem = f"{Path(content).stem}_in_the_style_of_{Path(style).stem}"
+    candidate = Path("results") / f"{stem}.png"
+    number = 1
+    while candidate.exists():
+        number += 1
+        candidate = Path("results") / f"{stem}_{number}.png"
+    return candidate
+
+
+def _weights(args):
+    from .weights import fetch_all
+
+    for convnet, path in fetch_all().items():
+        print(f"{convnet}: {path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""Optimising an image: the `Evaluator` for scipy's L-BFGS, and the drivers around it.
+
+Style transfer optimises pixels, not weights. The objective is a function of one image batch that
+returns a dict of named loss terms; their sum is minimised by one of four methods:
+
+* ``"lbfgs"`` (the default): one uninterrupted L-BFGS run of `iterations` iterations.
+* ``"lbfgs-restarts"``: the course homework's loop, ``fmin_l_bfgs_b(..., maxfun=20)`` called
+  `iterations` times. Every restart throws L-BFGS's curvature history away, so it needs more
+  evaluations for the same loss; it is kept to show exactly that.
+* ``"adam"``: Keras's Adam on the pixels, clipped to valid colours after every step.
+* ``"gd"``: plain gradient descent with a fixed step.
+"""
+
+import math
+import time
+import warnings
+
+import numpy as np
+import tensorflow as tf
+from keras import ops
+from scipy.optimize import fmin_l_bfgs_b
+from tqdm.auto import tqdm
+
+from .errors import NSTError
+from .images import VGG_MEAN_BGR
+
+OPTIMIZERS = ("lbfgs", "lbfgs-restarts", "adam", "gd")
+
+# Valid preprocessed pixel values: 0-255 minus the mean, per BGR channel.
+_LOW, _HIGH = -VGG_MEAN_BGR, 255.0 - VGG_MEAN_BGR
+
+
+class Evaluator:
+    """Loss and gradient of an image objective, computed together once per point.
+
+    scipy's ``fmin_l_bfgs_b`` wants the loss and the gradient of a float64 vector. Computing the
+    two separately would run the network twice; the Evaluator runs one compiled forward and
+    backward pass and serves both, either through ``evaluator(x) -> (loss, grads)`` (scipy's
+    ``func`` with ``fprime=None``) or through separate ``loss(x)`` and ``grads(x)`` methods (the
+    fast.ai pattern: ``grads`` returns what ``loss`` computed for the same x).
+
+    It also keeps the best point seen, so an interrupted run can return it.
+
+    Args:
+        loss_fn: maps an image batch (1, H, W, 3) to a dict {term name: scalar tensor}.
+        shape: the image batch shape.
+        jit_compile: compile the loss and gradient with XLA (faster on CPU for large images,
+            at the price of a longer first call).
+    """
+
+    def __init__(self, loss_fn, shape, jit_compile=False):
+        self.loss_fn = loss_fn
+        self.shape = tuple(shape)
+        self.evaluations = 0
+        self.best_loss = math.inf
+        self.best_x = None
+        self.best_terms = {}
+        self._compiled = tf.function(self.loss_terms_and_grads, jit_compile=jit_compile)
+        self._cached_x = None
+        self._cached = None
+
+    def loss_terms_and_grads(self, image):
+        """Total loss, per-term losses and gradient for an image tensor (not compiled)."""
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            terms = self.loss_fn(image)
+            total = ops.sum(ops.stack(list(terms.values())))
+        return total, terms, tape.gradient(total, image)
+
+    def evaluate_tensor(self, image):
+        """One compiled evaluation of a float32 image tensor; records the best point."""
+        total, terms, grads = self._compiled(image)
+        self.evaluations += 1
+        loss = float(total)
+        if not math.isfinite(loss):
+            raise NSTError(f"The loss became {loss} at evaluation {self.evaluations}. Lower the "
+                           "learning rate or the loss weights, or start from the content image.")
+        if loss < self.best_loss:
+            self.best_loss = loss
+            self.best_x = tf.convert_to_tensor(image).numpy().copy()
+            self.best_terms = {name: float(value) for name, value in terms.items()}
+        return total, grads
+
+    def __call__(self, x):
+        """Loss (float) and gradient (float64 vector) at the float64 vector x, for scipy."""
+        if self._cached_x is None or not np.array_equal(x, self._cached_x):
+            image = tf.constant(np.reshape(x, self.shape), dtype=tf.float32)
+            total, grads = self.evaluate_tensor(image)
+            self._cached_x = np.array(x, copy=True)
+            self._cached = (float(total), grads.numpy().ravel().astype(np.float64))
+        return self._cached
+
+    def loss(self, x):
+        """The loss at x (also computes and caches the gradient)."""
+        return self(x)[0]
+
+    def grads(self, x):
+        """The gradient at x, from the same evaluation as `loss(x)`."""
+        return self(x)[1]
+
+
+def minimize(evaluator, x0, optimizer="lbfgs", iterations=100, learning_rate=None,
+             callback=None, progress=True):
+    """Minimise the evaluator's loss from image batch `x0`; return (best image batch, history).
+
+    `history` has one dict per iteration: ``iteration``, ``evaluations``, ``seconds``, ``loss``
+    (best total so far) and each loss term. ``callback(iteration, image_batch, record)`` is
+    called after every iteration (to save or show images). Ctrl-C ends the run early and
+    still returns the best image found so far.
+    """
+    if optimizer not in OPTIMIZERS:
+        raise NSTError(f"Unknown optimizer '{optimizer}'; choose one of {', '.join(OPTIMIZERS)}.")
+    if int(iterations) < 1:
+        raise NSTError(f"iterations must be at least 1, got {iterations}.")
+    x0 = np.asarray(x0, dtype=np.float32).reshape(evaluator.shape)
+    history = []
+    bar = tqdm(total=int(iterations), desc=optimizer, unit="it", disable=not progress,
+               leave=True)
+    start = time.perf_counter()
+
+    def on_iteration(image):
+        record = {"iteration": len(history) + 1, "evaluations": evaluator.evaluations,
+                  "seconds": time.perf_counter() - start, "loss": evaluator.best_loss,
+                  **evaluator.best_terms}
+        history.append(record)
+        bar.update(1)
+        bar.set_postfix({name: f"{value:.3g}" for name, value in record.items()
+                         if name not in ("iteration", "evaluations", "seconds")}, refresh=False)
+        if callback is not None:
+            callback(record["iteration"], np.reshape(image, evaluator.shape), record)
+
+    run = {"lbfgs": _lbfgs, "lbfgs-restarts": _lbfgs_restarts, "adam": _adam, "gd": _gd}
+    try:
+        run[optimizer](evaluator, x0, int(iterations), on_iteration, learning_rate)
+    except KeyboardInterrupt:
+        warnings.warn(f"Interrupted after {len(history)} iterations; returning the best image "
+                      "found so far.", stacklevel=2)
+    finally:
+        bar.close()
+    if evaluator.best_x is None:
+        raise NSTError("Stopped before the first evaluation finished; nothing to return.")
+    if not history:  # L-BFGS found nothing to improve at the start: report that point
+        on_iteration(evaluator.best_x)
+    return evaluator.best_x.reshape(evaluator.shape), history
+
+
+def _lbfgs(evaluator, x0, iterations, on_iteration, learning_rate):
+    x = x0.ravel().astype(np.float64)
+    done = 0
+    # L-BFGS can stop early when a line search fails in float32 noise; carry on from where it
+    # stopped (a fresh history) until the iteration budget is spent or no progress is made.
+    while done < iterations:
+        before = evaluator.best_loss
+        counter = {"n": 0}
+
+        def step(xk):
+            counter["n"] += 1
+            on_iteration(xk)
+
+        x, _, _ = fmin_l_bfgs_b(evaluator, x, maxiter=iterations - done,
+                                maxfun=20 * (iterations - done) + 20, callback=step)
+        done += counter["n"]
+        if counter["n"] == 0 or not evaluator.best_loss < before:
+            break
+
+
+def _lbfgs_restarts(evaluator, x0, iterations, on_iteration, learning_rate):
+    x = x0.ravel().astype(np.float64)
+    for _ in range(iterations):
+        x, _, _ = fmin_l_bfgs_b(evaluator, x, maxfun=20)
+        on_iteration(x)
+
+
+def _adam(evaluator, x0, iterations, on_iteration, learning_rate):
+    import keras
+
+    image = keras.Variable(x0, dtype="float32", name="image")
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate or 5.0)
+    optimizer.build([image])
+
+    for _ in range(iterations):
+        _, grads = evaluator.evaluate_tensor(image.value)
+        optimizer.apply_gradients([(grads, image)])
+        image.assign(ops.clip(image.value, _LOW, _HIGH))
+        on_iteration(image.numpy())
+
+
+def _gd(evaluator, x0, iterations, on_iteration, learning_rate):
+    image = tf.constant(x0)
+    step = learning_rate
+    for _ in range(iterations):
+        _, grads = evaluator.evaluate_tensor(image)
+        if step is None:
+            # Without a given rate, fix it once so the first step moves no pixel more than 2
+            # grey levels: the loss scale differs by orders of magnitude between problems.
+            step = 2.0 / max(float(tf.reduce_max(tf.abs(grads))), 1e-12)
+        image = tf.clip_by_value(image - step * grads, _LOW, _HIGH)
+        on_iteration(image.numpy())

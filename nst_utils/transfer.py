@@ -1,0 +1,150 @@
+"""`style_transfer()`: Gatys et al.'s method end to end, with the course homework's signature."""
+
+from pathlib import Path
+
+import numpy as np
+
+from .errors import NSTError
+from .images import deprocess_image, load_image, preprocess_image, resize, save_image
+from .losses import (feature_reconstruction_loss, normalized_gram, style_loss_to_target,
+                     total_variation_loss)
+from .models import build_vgg
+from .optimize import Evaluator, minimize
+
+STYLE_LAYERS = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+IMAGES_DIR = Path(__file__).resolve().parent.parent / "images"
+
+
+def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg16",
+                   content_weight=3e-2, style_weights=(20000, 500, 12, 1, 1), tv_weight=5e-2,
+                   content_layer="block4_conv2", style_layers=STYLE_LAYERS, iterations=50, *,
+                   init="noise", seed=0, optimizer="lbfgs", max_size=None, pooling="max",
+                   save_every=None, overwrite=False, learning_rate=None, weights="imagenet",
+                   jit_compile=False, callback=None, progress=True):
+    """Paint the content of one image in the style of another; return (image, history).
+
+    The positional arguments and their meaning are the course homework's: the loss is
+    ``content_weight * J_C + sum_l style_weights[l] / len(style_layers) * J_S[l] + tv_weight * J_tv``
+    on the activations of `convnet`. The result is saved to `output_img_path` (``.png`` is added
+    when it has no image extension).
+
+    Keyword options:
+        init: where the optimisation starts: "noise" (the homework's uniform noise), "content",
+            "style", or the path of any image.
+        seed: seeds the noise, so a run is reproducible.
+        optimizer: "lbfgs" (one run of `iterations` iterations), "lbfgs-restarts" (the homework's
+            `iterations` restarts of 20 evaluations each), "adam" or "gd".
+        max_size: shrink the content image so its longest side is at most this (pixels).
+        pooling: "max" or "avg" pooling in VGG.
+        save_every: also save ``<output>_at_iteration_<n>.png`` every this many iterations.
+        overwrite: replace existing output files instead of refusing to start.
+        learning_rate: step size for "adam" and "gd".
+        weights: "imagenet", or the path of a weights file for `convnet`.
+        jit_compile: compile the loss and gradient with XLA.
+        callback: ``callback(iteration, image_uint8, record)`` after every iteration.
+        progress: show a progress bar.
+
+    Returns:
+        The final image as uint8 RGB (H, W, 3), and the per-iteration loss history (a list of
+        dicts, see `nst_utils.optimize.minimize`).
+    """
+    style_layers = list(style_layers)
+    if len(style_weights) != len(style_layers):
+        raise NSTError(f"Got {len(style_weights)} style weights for {len(style_layers)} style "
+                       "layers; give one weight per layer.")
+    final_path, snapshot = _output_paths(output_img_path)
+    planned = [final_path] + [snapshot(n) for n in range(1, iterations + 1)
+                              if save_every and n % save_every == 0]
+    existing = [str(path) for path in planned if path.exists()]
+    if existing and not overwrite:
+        raise NSTError(f"Output already exists: {', '.join(existing[:3])}. Choose another "
+                       "output name, or pass overwrite=True (--overwrite).")
+
+    content = load_image(base_img_path, max_size=max_size)
+    height, width = content.shape[:2]
+    style = load_image(style_img_path, max_size=max(height, width))
+    extractor = build_vgg(convnet, pooling, [content_layer, *style_layers], weights=weights)
+    for name, image in (("content", content), ("style", style)):
+        _check_large_enough(name, image, [content_layer, *style_layers])
+    loss_fn = weighted_transfer_loss(
+        extractor, preprocess_image(content), preprocess_image(style), content_layer,
+        style_layers, content_weight, style_weights, tv_weight)
+    x0 = initial_image(init, content, style, seed)
+    evaluator = Evaluator(loss_fn, x0.shape, jit_compile=jit_compile)
+
+    def on_iteration(iteration, batch, record):
+        image = deprocess_image(batch, height, width)
+        if save_every and iteration % save_every == 0:
+            save_image(snapshot(iteration), image, overwrite=overwrite)
+        if callback is not None:
+            callback(iteration, image, record)
+
+    best, history = minimize(evaluator, x0, optimizer, iterations, learning_rate,
+                             on_iteration, progress)
+    image = deprocess_image(best, height, width)
+    save_image(final_path, image, overwrite=overwrite)
+    return image, history
+
+
+def weighted_transfer_loss(extractor, content_batch, style_batch, content_layer, style_layers,
+                           content_weight, style_weights, tv_weight):
+    """The total loss of Gatys et al. as a function of the generated image batch.
+
+    Content features and style Gram matrices are computed once, here; the returned function
+    gives a dict with the three weighted terms ``content``, ``style`` and ``tv``.
+    """
+    content_target = extractor(content_batch)[content_layer][0]
+    style_features = extractor(style_batch)
+    style_targets = [normalized_gram(style_features[layer][0]) for layer in style_layers]
+    layer_weights = [weight / len(style_layers) for weight in style_weights]
+
+    def loss(image):
+        features = extractor(image)
+        content_loss = feature_reconstruction_loss(content_target, features[content_layer][0])
+        style_loss = sum(weight * style_loss_to_target(target, features[layer][0])
+                         for weight, target, layer in zip(layer_weights, style_targets,
+                                                          style_layers))
+        return {"content": content_weight * content_loss, "style": style_loss,
+                "tv": tv_weight * total_variation_loss(image)}
+
+    return loss
+
+
+def initial_image(init, content, style, seed=0):
+    """The starting batch (preprocessed) for `init` = "noise", "content", "style" or a path."""
+    height, width = content.shape[:2]
+    if isinstance(init, str) and init == "noise":
+        # The homework's start: uniform noise over the whole colour range, centred on zero.
+        rng = np.random.default_rng(seed)
+        return (rng.uniform(0, 255, (1, height, width, 3)) - 128.0).astype(np.float32)
+    if isinstance(init, str) and init == "content":
+        return preprocess_image(content)
+    if isinstance(init, str) and init == "style":
+        return preprocess_image(resize(style, (height, width)))
+    path = Path(init)
+    if not path.exists():
+        raise NSTError(f"init must be 'noise', 'content', 'style' or an image path; got '{init}'.")
+    return preprocess_image(load_image(path, size=(height, width)))
+
+
+def _check_large_enough(name, image, layers):
+    """Refuse images too small to have any pixel left at the deepest layer's resolution."""
+    deepest_block = max(int(layer[5]) for layer in layers if layer.startswith("block"))
+    needed = 2 ** (deepest_block - 1)  # each block before it halves the size
+    height, width = image.shape[:2]
+    if min(height, width) < needed:
+        raise NSTError(f"The {name} image is {width}x{height} pixels after resizing, too small "
+                       f"for layer block{deepest_block}_*, which needs at least {needed} pixels "
+                       "on each side. Use a larger (or less elongated) image, a larger "
+                       "max_size, or shallower layers.")
+
+
+def _output_paths(output_img_path):
+    """The final image's path and a function giving the n-th intermediate image's path."""
+    output = Path(output_img_path)
+    if output.suffix.lower() in IMAGE_SUFFIXES:
+        final, stem = output, output.with_suffix("")
+    else:
+        final, stem = Path(f"{output}.png"), output
+    return final, lambda n: Path(f"{stem}_at_iteration_{n}.png")

@@ -1,0 +1,127 @@
+"""The Evaluator, the four optimisers and style_transfer() end to end on tiny images."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from nst_utils import Evaluator, NSTError, build_vgg, minimize, style_transfer
+from nst_utils.losses import feature_reconstruction_loss
+from nst_utils.transfer import IMAGES_DIR
+
+CONTENT, STYLE = IMAGES_DIR / "chelsea.jpg", IMAGES_DIR / "scream.jpg"
+TINY = dict(max_size=48, iterations=5, progress=False)
+
+
+def quadratic_evaluator(target):
+    return Evaluator(lambda image: {"content": feature_reconstruction_loss(target, image)},
+                     target.shape)
+
+
+def test_evaluator_gives_loss_and_grads_from_one_evaluation():
+    target = np.arange(12, dtype=np.float32).reshape(1, 2, 2, 3)
+    evaluator = quadratic_evaluator(target)
+    x = np.zeros(12)
+    assert evaluator.loss(x) == pytest.approx(np.sum(target**2))
+    grads = evaluator.grads(x)
+    assert grads.dtype == np.float64
+    np.testing.assert_allclose(grads, -2 * target.ravel())
+    assert evaluator.evaluations == 1  # grads() reused the evaluation loss() made
+    loss, grads = evaluator(x + 1)
+    assert evaluator.evaluations == 2 and loss == pytest.approx(np.sum((target - 1) ** 2))
+
+
+def test_evaluator_gradient_through_vgg_matches_finite_differences():
+    model = build_vgg("vgg16", layers=["block2_conv1"])
+    target = model(np.zeros((1, 12, 12, 3), np.float32))["block2_conv1"]
+    evaluator = Evaluator(
+        lambda image: {"c": feature_reconstruction_loss(target, model(image)["block2_conv1"])},
+        (1, 12, 12, 3))
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-100, 100, 12 * 12 * 3)
+    direction = rng.normal(size=x.shape)
+    eps = 0.05
+    numeric = (evaluator.loss(x + eps * direction) - evaluator.loss(x - eps * direction)) / (2 * eps)
+    assert evaluator.grads(x) @ direction == pytest.approx(numeric, rel=2e-2)
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "lbfgs-restarts", "adam", "gd"])
+def test_every_optimizer_lowers_the_loss(tmp_path, optimizer):
+    image, history = style_transfer(CONTENT, STYLE, tmp_path / "out.png", optimizer=optimizer,
+                                    **TINY)
+    assert len(history) == 5
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert history[-1]["loss"] == pytest.approx(
+        history[-1]["content"] + history[-1]["style"] + history[-1]["tv"], rel=1e-5)
+    assert image.dtype == np.uint8 and image.shape == (32, 48, 3)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out.png")), image)
+    evaluations = [record["evaluations"] for record in history]
+    assert evaluations == sorted(evaluations)
+    if optimizer == "lbfgs-restarts":
+        assert evaluations[-1] > 5 * 10  # 20 evaluations per restart, give or take the end
+
+
+def test_runs_are_reproducible_for_a_seed(tmp_path):
+    first, _ = style_transfer(CONTENT, STYLE, tmp_path / "a.png", seed=3, **TINY)
+    second, _ = style_transfer(CONTENT, STYLE, tmp_path / "b.png", seed=3, **TINY)
+    other, _ = style_transfer(CONTENT, STYLE, tmp_path / "c.png", seed=4, **TINY)
+    np.testing.assert_array_equal(first, second)
+    assert np.abs(first.astype(int) - other).mean() > 1
+
+
+def test_snapshots_follow_the_homework_naming(tmp_path):
+    style_transfer(CONTENT, STYLE, tmp_path / "wave", save_every=2, **TINY)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["wave.png", "wave_at_iteration_2.png", "wave_at_iteration_4.png"]
+
+
+def test_existing_results_are_not_overwritten(tmp_path):
+    out = tmp_path / "out.png"
+    out.write_bytes(b"earlier result")
+    with pytest.raises(NSTError, match="already exists"):
+        style_transfer(CONTENT, STYLE, out, **TINY)
+    assert out.read_bytes() == b"earlier result"
+    style_transfer(CONTENT, STYLE, out, overwrite=True, **TINY)
+    assert Image.open(out).size == (48, 32)
+
+
+def test_style_image_of_another_shape_and_content_init(tmp_path):
+    wide = tmp_path / "wide.png"
+    Image.open(STYLE).resize((120, 40)).save(wide)
+    image, history = style_transfer(CONTENT, wide, tmp_path / "o.png", init="content",
+                                    convnet="vgg19", pooling="avg", **TINY)
+    assert image.shape == (32, 48, 3) and history[-1]["loss"] < history[0]["loss"]
+
+
+def test_too_small_an_image_is_refused_before_any_work(tmp_path):
+    thin = tmp_path / "thin.png"
+    Image.open(STYLE).resize((120, 20)).save(thin)
+    with pytest.raises(NSTError, match="style image is 48x8 pixels.*at least 16"):
+        style_transfer(CONTENT, thin, tmp_path / "o.png", **TINY)
+
+
+def test_content_init_with_no_style_keeps_the_content(tmp_path):
+    image, history = style_transfer(CONTENT, STYLE, tmp_path / "o.png", init="content",
+                                    style_weights=(0, 0, 0, 0, 0), tv_weight=0, **TINY)
+    assert len(history) == 1 and history[-1]["content"] == 0.0
+    np.testing.assert_allclose(image, Image.open(CONTENT).resize((48, 32), Image.LANCZOS),
+                               atol=1)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(style_weights=(1, 2)), "one weight per layer"),
+    (dict(content_layer="block9_conv1"), "no layer named"),
+    (dict(optimizer="newton"), "Unknown optimizer"),
+    (dict(init="nowhere.png"), "init must be"),
+    (dict(iterations=0), "at least 1"),
+])
+def test_bad_options_raise_clear_errors(tmp_path, kwargs, message):
+    options = {**TINY, **kwargs}
+    with pytest.raises(NSTError, match=message):
+        style_transfer(CONTENT, STYLE, tmp_path / "o.png", **options)
+
+
+def test_nan_loss_is_reported():
+    evaluator = Evaluator(lambda image: {"bad": tf.reduce_sum(image) * np.nan}, (1, 2, 2, 3))
+    with pytest.raises(NSTError, match="loss became nan"):
+        minimize(evaluator, np.zeros((1, 2, 2, 3)), progress=False, iterations=2)
