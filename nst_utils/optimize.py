@@ -100,13 +100,17 @@ class Evaluator:
 
 
 def minimize(evaluator, x0, optimizer="lbfgs", iterations=100, learning_rate=None,
-             callback=None, progress=True):
+             callback=None, progress=True, *, continue_from=None, tags=None):
     """Minimise the evaluator's loss from image batch `x0`; return (best image batch, history).
 
     `history` has one dict per iteration: ``iteration``, ``evaluations``, ``seconds``, ``loss``
     (best total so far) and each loss term. ``callback(iteration, image_batch, record)`` is
     called after every iteration (to save or show images). Ctrl-C ends the run early and
     still returns the best image found so far.
+
+    To continue an earlier run's history (coarse-to-fine), pass its last record as
+    `continue_from`: iteration, evaluations and seconds then count on from its values. `tags`
+    are extra fields copied into every record (such as ``{"scale": 0.5}``).
     """
     if optimizer not in OPTIMIZERS:
         raise NSTError(f"Unknown optimizer '{optimizer}'; choose one of {', '.join(OPTIMIZERS)}.")
@@ -116,16 +120,20 @@ def minimize(evaluator, x0, optimizer="lbfgs", iterations=100, learning_rate=Non
     history = []
     bar = tqdm(total=int(iterations), desc=optimizer, unit="it", disable=not progress,
                leave=True)
+    base = {key: (continue_from or {}).get(key, 0)
+            for key in ("iteration", "evaluations", "seconds")}
     start = time.perf_counter()
 
     def on_iteration(image):
-        record = {"iteration": len(history) + 1, "evaluations": evaluator.evaluations,
-                  "seconds": time.perf_counter() - start, "loss": evaluator.best_loss,
-                  **evaluator.best_terms}
+        record = {"iteration": base["iteration"] + len(history) + 1,
+                  "evaluations": base["evaluations"] + evaluator.evaluations,
+                  "seconds": base["seconds"] + time.perf_counter() - start,
+                  "loss": evaluator.best_loss, **evaluator.best_terms, **(tags or {})}
         history.append(record)
         bar.update(1)
         bar.set_postfix({name: f"{value:.3g}" for name, value in record.items()
-                         if name not in ("iteration", "evaluations", "seconds")}, refresh=False)
+                         if name not in ("iteration", "evaluations", "seconds", *(tags or {}))},
+                        refresh=False)
         if callback is not None:
             callback(record["iteration"], np.reshape(image, evaluator.shape), record)
 

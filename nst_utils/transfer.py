@@ -5,9 +5,11 @@ from pathlib import Path
 import numpy as np
 
 from .errors import NSTError
-from .images import deprocess_image, load_image, preprocess_image, resize, save_image
+from .images import (VGG_MEAN_BGR, deprocess_image, load_image, preprocess_image, resize,
+                     save_image)
 from .losses import (feature_reconstruction_loss, normalized_gram, style_loss_to_target,
                      total_variation_loss)
+from .memory import check_memory
 from .models import build_vgg
 from .optimize import Evaluator, minimize
 
@@ -15,13 +17,19 @@ STYLE_LAYERS = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 IMAGES_DIR = Path(__file__).resolve().parent.parent / "images"
 
+#: With jit_compile="auto", XLA is used from this many pixels on: measured on 2 CPU cores with
+#: VGG19 (benchmarks/README.md), XLA is 1.5x faster per evaluation at 256x170 pixels but no
+#: faster at 128x85, where its few seconds of compilation are not repaid.
+XLA_MIN_PIXELS = 200 * 200
+
 
 def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg16",
                    content_weight=3e-2, style_weights=(20000, 500, 12, 1, 1), tv_weight=5e-2,
                    content_layer="block4_conv2", style_layers=STYLE_LAYERS, iterations=50, *,
                    init="noise", seed=0, optimizer="lbfgs", max_size=None, pooling="max",
                    save_every=None, overwrite=False, learning_rate=None, weights="imagenet",
-                   jit_compile=False, callback=None, progress=True):
+                   jit_compile="auto", scales=(1.0,), memory_limit=None, callback=None,
+                   progress=True):
     """Paint the content of one image in the style of another; return (image, history).
 
     The positional arguments and their meaning are the course homework's: the loss is
@@ -41,50 +49,117 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
         overwrite: replace existing output files instead of refusing to start.
         learning_rate: step size for "adam" and "gd".
         weights: "imagenet", or the path of a weights file for `convnet`.
-        jit_compile: compile the loss and gradient with XLA.
-        callback: ``callback(iteration, image_uint8, record)`` after every iteration.
+        jit_compile: compile the loss and gradient with XLA: True, False, or "auto" (XLA for
+            images of at least `XLA_MIN_PIXELS` pixels, decided at each scale).
+        scales: coarse-to-fine: optimise at each of these fractions of the final size in turn,
+            each starting from the previous result upsampled, e.g. (0.5, 1.0). The last must be
+            1.0. `iterations` is then split equally between the scales (the coarse ones cost a
+            fraction of the time per iteration), or may be a list with one count per scale.
+        memory_limit: bytes the transfer may use; None means the memory available now. The
+            transfer is refused before it starts if it is predicted not to fit (see
+            `nst_utils.memory`).
+        callback: ``callback(iteration, image_uint8, record)`` after every iteration; during
+            coarse scales the image is the smaller one being optimised.
         progress: show a progress bar.
 
     Returns:
         The final image as uint8 RGB (H, W, 3), and the per-iteration loss history (a list of
-        dicts, see `nst_utils.optimize.minimize`).
+        dicts, see `nst_utils.optimize.minimize`, each with the ``scale`` it was made at;
+        iterations, evaluations and seconds count on across scales, while the losses are those
+        of each scale's own problem, comparable only within a scale).
     """
     style_layers = list(style_layers)
     if len(style_weights) != len(style_layers):
         raise NSTError(f"Got {len(style_weights)} style weights for {len(style_layers)} style "
                        "layers; give one weight per layer.")
+    scales, per_scale = _scale_plan(scales, iterations)
     final_path, snapshot = _output_paths(output_img_path)
-    planned = [final_path] + [snapshot(n) for n in range(1, iterations + 1)
+    planned = [final_path] + [snapshot(n) for n in range(1, sum(per_scale) + 1)
                               if save_every and n % save_every == 0]
     existing = [str(path) for path in planned if path.exists()]
     if existing and not overwrite:
         raise NSTError(f"Output already exists: {', '.join(existing[:3])}. Choose another "
                        "output name, or pass overwrite=True (--overwrite).")
 
-    content = load_image(base_img_path, max_size=max_size)
-    height, width = content.shape[:2]
-    style = load_image(style_img_path, max_size=max(height, width))
-    extractor = build_vgg(convnet, pooling, [content_layer, *style_layers], weights=weights)
-    for name, image in (("content", content), ("style", style)):
-        _check_large_enough(name, image, [content_layer, *style_layers])
-    loss_fn = weighted_transfer_loss(
-        extractor, preprocess_image(content), preprocess_image(style), content_layer,
-        style_layers, content_weight, style_weights, tv_weight)
-    x0 = initial_image(init, content, style, seed)
-    evaluator = Evaluator(loss_fn, x0.shape, jit_compile=jit_compile)
+    layers = [content_layer, *style_layers]
+    height, width = load_image(base_img_path, max_size=max_size).shape[:2]
+    pairs = [_image_pair(base_img_path, style_img_path, height, width, scale)
+             for scale in scales]
+    extractor = build_vgg(convnet, pooling, layers, weights=weights)
+    for content, style in pairs:  # refuse before any optimisation, at the smallest scale too
+        _check_large_enough("content", content, layers)
+        _check_large_enough("style", style, layers)
+    check_memory(height, width, convnet, layers, memory_limit)
 
+    history, best = [], None
+    for scale, steps, (content, style) in zip(scales, per_scale, pairs):
+        loss_fn = weighted_transfer_loss(
+            extractor, preprocess_image(content), preprocess_image(style), content_layer,
+            style_layers, content_weight, style_weights, tv_weight)
+        x0 = (initial_image(init, content, style, seed) if best is None
+              else _upsample(best, content.shape[:2]))
+        evaluator = Evaluator(loss_fn, x0.shape, jit_compile=_use_xla(jit_compile, content))
+        on_iteration = _iteration_handler(content.shape[:2], save_every, snapshot, overwrite,
+                                          callback)
+        best, scale_history = minimize(
+            evaluator, x0, optimizer, steps, learning_rate, on_iteration, progress,
+            continue_from=history[-1] if history else None, tags={"scale": scale})
+        history += scale_history
+    image = deprocess_image(best, height, width)
+    save_image(final_path, image, overwrite=overwrite)
+    return image, history
+
+
+def _scale_plan(scales, iterations):
+    """Validated scales and the iterations to spend at each (an equal split of an int)."""
+    scales = [float(scale) for scale in scales]
+    if not scales or scales[-1] != 1.0 or any(not 0 < scale <= 1 for scale in scales):
+        raise NSTError(f"scales must be fractions of the final size in (0, 1] ending with 1.0, "
+                       f"such as (0.5, 1.0); got {tuple(scales)}.")
+    if isinstance(iterations, (list, tuple)):
+        per_scale = [int(count) for count in iterations]
+        if len(per_scale) != len(scales):
+            raise NSTError(f"Got {len(per_scale)} iteration counts for {len(scales)} scales; "
+                           "give one count per scale, or a single total.")
+    else:
+        per_scale = [int(iterations) // len(scales)] * len(scales)
+        per_scale[-1] += int(iterations) - sum(per_scale)  # the final scale gets the remainder
+    if min(per_scale) < 1:
+        raise NSTError(f"iterations must be at least 1 per scale, got {iterations} for "
+                       f"{len(scales)} scales.")
+    return scales, per_scale
+
+
+def _image_pair(base_img_path, style_img_path, height, width, scale):
+    """Content and style images for one scale of a final height x width result."""
+    dims = (max(1, round(height * scale)), max(1, round(width * scale)))
+    content = load_image(base_img_path, size=dims)
+    return content, load_image(style_img_path, max_size=max(dims))
+
+
+def _upsample(batch, dims):
+    """A preprocessed batch resized to dims, in float (no rounding to uint8 in between)."""
+    rgb = (np.reshape(batch, batch.shape[-3:]) + VGG_MEAN_BGR)[:, :, ::-1]
+    return preprocess_image(resize(rgb, dims))
+
+
+def _use_xla(jit_compile, image):
+    """Resolve jit_compile="auto" for an image: XLA where it pays off (see XLA_MIN_PIXELS)."""
+    if jit_compile == "auto":
+        return image.shape[0] * image.shape[1] >= XLA_MIN_PIXELS
+    return bool(jit_compile)
+
+
+def _iteration_handler(dims, save_every, snapshot, overwrite, callback):
+    """The per-iteration hook: save snapshots and call the user's callback with uint8 images."""
     def on_iteration(iteration, batch, record):
-        image = deprocess_image(batch, height, width)
+        image = deprocess_image(batch, *dims)
         if save_every and iteration % save_every == 0:
             save_image(snapshot(iteration), image, overwrite=overwrite)
         if callback is not None:
             callback(iteration, image, record)
 
-    best, history = minimize(evaluator, x0, optimizer, iterations, learning_rate,
-                             on_iteration, progress)
-    image = deprocess_image(best, height, width)
-    save_image(final_path, image, overwrite=overwrite)
-    return image, history
+    return on_iteration
 
 
 def weighted_transfer_loss(extractor, content_batch, style_batch, content_layer, style_layers,
