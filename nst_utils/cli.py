@@ -1,4 +1,4 @@
-"""The `nst` command: `nst transfer`, `nst weights`."""
+"""The `nst` command: `nst transfer`, `nst weights`, `nst assign`, `nst grade`."""
 
 import argparse
 import sys
@@ -70,6 +70,28 @@ def _parser():
 
     weights = commands.add_parser("weights", help="fetch VGG16 and VGG19 ImageNet weights")
     weights.set_defaults(run=_weights)
+
+    assign = commands.add_parser(
+        "assign", help="write the student versions of the notebooks",
+        description="Replace every solution (between ### BEGIN SOLUTION and ### END SOLUTION) "
+                    "with `raise NotImplementedError()`, clear the outputs, and write the "
+                    "results to OUT (replacing earlier student versions there).")
+    assign.add_argument("source", nargs="?", default="notebooks",
+                        help="folder of solution notebooks (default: notebooks)")
+    assign.add_argument("-o", "--out", help="output folder (default: SOURCE/student)")
+    assign.set_defaults(run=_assign)
+
+    grade = commands.add_parser(
+        "grade", help="grade submitted notebooks into a CSV gradebook",
+        description="Run each submission's exercise cells in a fresh kernel, in a temporary "
+                    "folder, then the hidden checks; write one CSV row per submission.")
+    grade.add_argument("submissions", nargs="+", help="submitted .ipynb files")
+    grade.add_argument("--out", default="grades.csv", help="gradebook (default: grades.csv)")
+    grade.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell")
+    grade.add_argument("--total-timeout", type=int, default=300,
+                       help="seconds per submission")
+    grade.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    grade.set_defaults(run=_grade)
     return parser
 
 
@@ -116,6 +138,24 @@ def _weights(args):
 
     for convnet, path in fetch_all().items():
         print(f"{convnet}: {path}")
+
+
+def _assign(args):
+    from .grading import assign
+
+    for path in assign(args.source, args.out):
+        print(f"wrote {path}")
+
+
+def _grade(args):
+    from .grading import grade, write_gradebook
+
+    if Path(args.out).exists() and not args.overwrite:
+        raise NSTError(f"'{args.out}' already exists; choose another --out or pass --overwrite.")
+    rows = grade(args.submissions, args.cell_timeout, args.total_timeout)
+    for row in rows:
+        print(f"{row['submission']}: {row['total']}/{row['max']}")
+    print(f"wrote {write_gradebook(rows, args.out, overwrite=args.overwrite)}")
 
 
 if __name__ == "__main__":
