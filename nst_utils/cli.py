@@ -66,6 +66,11 @@ def _parser():
     transfer.add_argument("--weights", help="a weights file to use instead of ImageNet's")
     transfer.add_argument("--overwrite", action="store_true",
                           help="replace the output file if it exists")
+    transfer.add_argument("--scales", type=float, nargs="+", default=[1.0],
+                          help="coarse-to-fine fractions of the size, ending with 1, e.g. 0.5 1; "
+                               "the iterations are split equally between them (default: 1)")
+    transfer.add_argument("--memory-limit", type=float, metavar="GB",
+                          help="memory the run may use (default: what is available now)")
     transfer.set_defaults(run=_transfer)
 
     weights = commands.add_parser("weights", help="fetch VGG16 and VGG19 ImageNet weights")
@@ -113,10 +118,11 @@ def _transfer(args):
         iterations=args.iterations, init=args.init, seed=args.seed, optimizer=args.optimizer,
         max_size=args.max_size, pooling=args.pooling, save_every=args.save_every,
         overwrite=args.overwrite, learning_rate=args.learning_rate,
-        weights=args.weights or "imagenet")
+        weights=args.weights or "imagenet", scales=args.scales,
+        memory_limit=None if args.memory_limit is None else args.memory_limit * 1e9)
     last = history[-1] if history else {}
     terms = ", ".join(f"{name} {value:.3g}" for name, value in last.items()
-                      if name not in ("iteration", "evaluations", "seconds"))
+                      if name not in ("iteration", "evaluations", "seconds", "scale"))
     print(f"Saved {output if output.suffix else str(output) + '.png'} after "
           f"{last.get('iteration', 0)} iterations, {last.get('evaluations', 0)} evaluations, "
           f"{time.perf_counter() - started:.0f} s in all ({terms}).")
