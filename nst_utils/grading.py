@@ -10,7 +10,7 @@ functions or classes in `nst_utils.checks.CHECKS`, with its solution between nbg
 
 `make_student_version` replaces what lies between the markers by ``raise NotImplementedError()``
 and records in the notebook's metadata which exercises it holds. `grade` runs each submission's
-import and exercise cells in a fresh kernel (nbclient), in a temporary folder, with per-cell and
+import statements and exercise cells in a fresh kernel (nbclient), in a temporary folder, with per-cell and
 total time limits, and then runs the hidden checks against the functions the submission defined.
 The long demonstrations of the notebooks are not re-run: grading takes seconds per notebook.
 """
@@ -33,6 +33,7 @@ from .checks import CHECKS, POINTS
 from .errors import NSTError
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+SOURCE_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 STUDENT_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 _CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 
@@ -59,7 +60,11 @@ def exercises_in(notebook):
 
 
 def make_student_version(notebook):
-    """A copy of a solution notebook with every solution removed and all outputs cleared."""
+    """A copy of a solution notebook with every solution removed and all outputs cleared.
+
+    The notebook's metadata (``nst``: assignment name and exercises, see `exercise_metadata`)
+    is kept, so the grader knows what a submission should contain.
+    """
     student = copy.deepcopy(notebook)
     exercises = exercises_in(notebook)
     for index, cell in enumerate(student.cells):
@@ -73,8 +78,13 @@ def make_student_version(notebook):
                 cell.metadata["nbgrader"] = {"grade": False, "grade_id": names[0],
                                              "locked": False, "schema_version": 3,
                                              "solution": True}
-    student.metadata["nst"] = {"exercises": {name: POINTS[name] for name in exercises}}
     return student
+
+
+def exercise_metadata(notebook, assignment):
+    """What `grade` needs to know of an assignment: its name and its exercises' points."""
+    return {"assignment": assignment,
+            "exercises": {name: POINTS[name] for name in exercises_in(notebook)}}
 
 
 def _strip_solutions(source):
@@ -84,8 +94,11 @@ def _strip_solutions(source):
                                            for line in STUDENT_STUB.split("\n")), source)
 
 
-def assign(source_dir="notebooks", out_dir=None):
-    """Write the student version of every notebook with exercises; return the paths written."""
+def assign(source_dir=SOURCE_DIR, out_dir=None):
+    """Write the student version of every notebook with exercises; return the paths written.
+
+    Also records each notebook's exercises in its own metadata (`exercise_metadata`).
+    """
     source_dir = Path(source_dir)
     out_dir = Path(out_dir) if out_dir else source_dir / "student"
     written = []
@@ -93,6 +106,11 @@ def assign(source_dir="notebooks", out_dir=None):
         notebook = nbformat.read(path, as_version=4)
         if not exercises_in(notebook):
             continue
+        metadata = exercise_metadata(notebook, path.stem)
+        if notebook.metadata.get("nst") != metadata:
+            # Solutions handed in as they are must be graded against the same exercise list.
+            notebook.metadata["nst"] = metadata
+            _write_atomically(path, nbformat.writes(notebook) + "\n")
         out_dir.mkdir(parents=True, exist_ok=True)
         target = out_dir / path.name
         _write_atomically(target, nbformat.writes(make_student_version(notebook)) + "\n")
@@ -119,13 +137,11 @@ def grade_one(path, cell_timeout=60, total_timeout=300):
     except Exception as error:  # any unreadable file is a zero, never a crash of the grader
         row["reasons"]["notebook"] = f"cannot read the notebook: {error}"
         return row
-    expected = notebook.metadata.get("nst", {}).get("exercises")
     found = exercises_in(notebook)
+    expected = _expected_exercises(notebook.metadata.get("nst", {})) or list(found)
     if not expected:
-        expected = {name: POINTS[name] for name in found}
-        if not expected:
-            row["reasons"]["notebook"] = "no exercise cells found; is this an nst notebook?"
-            return row
+        row["reasons"]["notebook"] = "no exercise cells found; is this an nst notebook?"
+        return row
     row["max"] = sum(POINTS[name] for name in expected)
     for name in expected:
         row["points"][name] = 0
@@ -137,68 +153,85 @@ def grade_one(path, cell_timeout=60, total_timeout=300):
     for name in expected:
         if name in row["reasons"]:
             continue
-        if name in errors:
+        if name in errors and not results.get(name, {}).get("points"):
             row["reasons"][name] = errors[name]
         elif name in results:
             row["points"][name] = results[name]["points"]
             if results[name]["failures"]:
                 row["reasons"][name] = results[name]["failures"][0]
         else:
-            row["reasons"][name] = errors.get("checks", "the checks did not run")
+            row["reasons"][name] = "the checks did not run"
     row["total"] = sum(row["points"].values())
     return row
 
 
+def _expected_exercises(metadata):
+    """The exercises of the submission's assignment as it is now, else as it was saved."""
+    source = SOURCE_DIR / f"{metadata.get('assignment', '')}.ipynb"
+    if metadata.get("assignment") and source.is_file():
+        return list(exercises_in(nbformat.read(source, as_version=4)))
+    return [name for name in metadata.get("exercises", {}) if name in CHECKS]
+
+
 def _run_hidden_checks(notebook, found, expected, cell_timeout, total_timeout):
-    """Execute imports, exercise cells and the hidden checks; return (results, errors)."""
+    """Execute imports, exercise cells and one hidden check cell per exercise.
+
+    Returns ({exercise: {"points", "failures"}}, {exercise: reason it could not be checked}).
+    """
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from nbclient.exceptions import DeadKernelError
 
     token = secrets.token_hex(16)  # the submission cannot print a line the grader would trust
-    cells = [nbformat.v4.new_code_cell(_PREAMBLE)]
-    owners = [None]
+    cells, owners = [nbformat.v4.new_code_cell(_PREAMBLE)], [None]
     for index, cell in enumerate(notebook.cells):
+        names = [name for name, at in found.items() if at == index]
         if cell.cell_type != "code":
             continue
-        names = [name for name, at in found.items() if at == index]
-        if names or _only_imports(cell.source):
-            cells.append(nbformat.v4.new_code_cell(_runnable(cell.source)))
+        source = _runnable(cell.source) if names else _imports_of(cell.source)
+        if source:
+            cells.append(nbformat.v4.new_code_cell(source))
             owners.append(names[0] if names else None)
-    cells.append(nbformat.v4.new_code_cell(_CHECK_CELL.format(token=token, names=expected)))
-    owners.append("checks")
+    for name in expected:
+        cells.append(nbformat.v4.new_code_cell(_CHECK_CELL.format(token=token, name=name)))
+        owners.append(name)
     runner = nbformat.v4.new_notebook(cells=cells)
-    errors, results = {}, {}
+    results, errors = {}, {}
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="nst-grade-") as workdir:
-        client = NotebookClient(runner, timeout=cell_timeout, allow_errors=True,
-                                kernel_name="python3", resources={"metadata": {"path": workdir}},
-                                env={**os.environ, "NST_QUICK": "1", "MPLBACKEND": "Agg"})
+        client = NotebookClient(
+            runner, timeout=cell_timeout, allow_errors=True, kernel_name="python3",
+            interrupt_on_timeout=True,
+            error_on_timeout={"ename": "Timeout", "evalue": "", "traceback": []},
+            resources={"metadata": {"path": workdir}},
+            env={**os.environ, "NST_QUICK": "1", "MPLBACKEND": "Agg"})
         try:
             with client.setup_kernel():
                 for index, cell in enumerate(runner.cells):
                     remaining = total_timeout - (time.monotonic() - started)
-                    if remaining <= 0:
-                        raise CellTimeoutError("total time limit reached")
-                    client.timeout = max(1, int(min(cell_timeout, remaining)))
-                    client.execute_cell(cell, index)
+                    if remaining < 1:
+                        for name in expected:
+                            errors.setdefault(name, f"not checked: the submission used up the "
+                                                    f"total time limit of {total_timeout} s")
+                        break
+                    client.timeout = int(min(cell_timeout, remaining))
+                    reply = client.execute_cell(cell, index)
+                    owner = owners[index]
                     error = next((out for out in cell.outputs if out.output_type == "error"),
                                  None)
-                    if error is not None and owners[index] is not None:
-                        errors[owners[index]] = (f"the cell raised {error.ename}: "
+                    if reply and reply.get("content", {}).get("ename") == "Timeout":
+                        if owner is not None:
+                            errors.setdefault(owner, f"timed out after {client.timeout} s")
+                    elif error is not None and owner is not None:
+                        errors.setdefault(owner, f"the cell raised {error.ename}: "
                                                  f"{error.evalue}"[:300])
-        except (CellTimeoutError, TimeoutError) as error:
-            owner = owners[index] or "checks"
-            reason = (f"timed out (limit {cell_timeout} s per cell, {total_timeout} s in all)"
-                      if "total" not in str(error) else
-                      f"timed out (total limit {total_timeout} s)")
-            errors.setdefault(owner, reason)
-            errors.setdefault("checks", reason)
         except DeadKernelError:
-            errors.setdefault("checks", "the kernel died while running the submission")
-    for output in runner.cells[-1].outputs:
-        for line in output.get("text", "").splitlines():
-            if line.startswith(token):
-                results = json.loads(line[len(token):])
+            for name in expected:
+                errors.setdefault(name, "the kernel died while running the submission")
+    for cell in runner.cells:
+        for output in cell.get("outputs", []):
+            for line in output.get("text", "").splitlines():
+                if line.startswith(token):
+                    results.update(json.loads(line[len(token):]))
     return results, errors
 
 
@@ -208,13 +241,14 @@ def _runnable(source):
                      if not line.lstrip().startswith(("%", "!")))
 
 
-def _only_imports(source):
+def _imports_of(source):
+    """The top-level import statements of a cell, which exercise cells may rely on."""
     try:
         tree = ast.parse(_runnable(source))
     except SyntaxError:
-        return False
-    return bool(tree.body) and all(isinstance(node, (ast.Import, ast.ImportFrom))
-                                   for node in tree.body)
+        return ""
+    return "\n".join(ast.unparse(node) for node in tree.body
+                     if isinstance(node, (ast.Import, ast.ImportFrom)))
 
 
 _PREAMBLE = """\
@@ -226,18 +260,15 @@ from keras import ops
 """
 
 _CHECK_CELL = """\
-import importlib, json
+import importlib as _importlib, json as _json
 import nst_utils.checks as _checks
-_checks = importlib.reload(_checks)
-_results = {{}}
-for _name in {names!r}:
-    _fn = globals().get(_name)
-    if _fn is None:
-        _results[_name] = {{"points": 0, "failures": [f"{{_name}} is not defined"]}}
-        continue
-    _result = _checks.CHECKS[_name](_fn, hidden=True, verbose=False)
-    _results[_name] = {{"points": _result.points, "failures": _result.failures}}
-print({token!r} + json.dumps(_results))
+_checks = _importlib.reload(_checks)
+if {name!r} in globals():
+    _result = _checks.CHECKS[{name!r}](globals()[{name!r}], hidden=True, verbose=False)
+    _outcome = {{"points": _result.points, "failures": _result.failures}}
+else:
+    _outcome = {{"points": 0, "failures": [{name!r} + " is not defined"]}}
+print({token!r} + _json.dumps({{{name!r}: _outcome}}))
 """
 
 
