@@ -1,0 +1,119 @@
+"""Spatial control (Gatys et al. 2017, section 4): one style per region of the content image.
+
+A region is given by a mask: a one-channel image in [0, 1] of the content's size, 1 where the
+region's style should go. At each style layer the mask is shrunk to the layer's resolution and
+the generated image's features are multiplied by it before their Gram matrix is taken (the
+paper's "guided Gram matrix"), divided by the mask's area instead of the whole map's. Features
+where the mask is 0 then contribute nothing to that region's Gram matrix, so each region is only
+compared with its own style.
+"""
+
+import os
+
+import numpy as np
+from keras import ops
+from PIL import Image
+
+from .errors import NSTError
+from .images import load_image
+from .losses import gram_matrix
+
+#: A mask drawn for another image is refused when its aspect ratio differs by more than this.
+MAX_ASPECT_CHANGE = 0.05
+
+
+def load_mask(mask, dims):
+    """A mask (a path, or an array (H, W) or (H, W, 1 or 3)) as float32 (height, width) in [0, 1].
+
+    Image files may have any mode: colour masks become gray, white means 1. Arrays must hold
+    values in [0, 1], or be uint8 (then 0-255). The mask is resized to `dims`, the content's
+    (height, width), and refused if it is empty or was made for a differently shaped image.
+    """
+    name = f"'{mask}'" if isinstance(mask, (str, os.PathLike)) else "an array"
+    if isinstance(mask, (str, os.PathLike)):
+        values = load_image(mask).mean(axis=2) / 255.0
+    else:
+        values = _array_mask(mask)
+    height, width = int(dims[0]), int(dims[1])
+    if abs(values.shape[1] / values.shape[0] - width / height) > MAX_ASPECT_CHANGE * width / height:
+        raise NSTError(f"The mask {name} is {values.shape[1]}x{values.shape[0]} pixels, a "
+                       f"different shape from the content image ({width}x{height}); draw the "
+                       "mask on the content image so they match.")
+    values = resize_mask(values, (height, width))
+    if values.max() < 0.5 / 255:
+        raise NSTError(f"The mask {name} is empty (all black): paint the region its style should "
+                       "cover in white.")
+    return values
+
+
+def load_masks(masks, dims, styles):
+    """Load one mask per style (see `load_mask`), or refuse when the counts differ."""
+    masks = list(masks)
+    if len(masks) != styles:
+        raise NSTError(f"Got {len(masks)} style masks for {styles} styles; give one mask per "
+                       "style, in the same order.")
+    return [load_mask(mask, dims) for mask in masks]
+
+
+def _array_mask(mask):
+    """A user's mask array as float32 (H, W) in [0, 1], or NSTError."""
+    array = np.asarray(mask)
+    is_uint8 = array.dtype == np.uint8
+    if array.ndim == 3 and array.shape[2] in (1, 3):
+        array = array.mean(axis=2)  # colour masks become gray
+    if array.ndim != 2 or min(array.shape) < 1:
+        raise NSTError(f"A mask array must have shape (H, W), (H, W, 1) or (H, W, 3); got "
+                       f"{np.shape(mask)}.")
+    array = array.astype(np.float32) / (255.0 if is_uint8 else 1.0)
+    if not np.all(np.isfinite(array)) or array.min() < 0 or array.max() > 1:
+        raise NSTError("A float mask array must hold values in [0, 1] (or pass a uint8 array "
+                       "in 0-255).")
+    return array
+
+
+def resize_mask(mask, dims):
+    """A (H, W) mask resized to (height, width) by area averaging, so its mean is kept."""
+    height, width = int(dims[0]), int(dims[1])
+    if mask.shape == (height, width):
+        return mask.astype(np.float32)
+    image = Image.fromarray(np.ascontiguousarray(mask, dtype=np.float32), mode="F")
+    resized = np.asarray(image.resize((width, height), Image.Resampling.BOX))
+    return np.clip(resized, 0.0, 1.0).astype(np.float32)
+
+
+def layer_dims(height, width, layer):
+    """The (height, width) of VGG layer `layer`'s feature map for a height x width input.
+
+    Each block before the layer's ends in a 2x2 pooling with stride 2, which floors odd sizes.
+    """
+    for _ in range(int(layer[5]) - 1):  # "block3_conv1" -> two poolings before it
+        height, width = height // 2, width // 2
+    return height, width
+
+
+def layer_masks(mask, layers):
+    """A content-sized mask shrunk to each layer's resolution: {layer: (h, w, 1) float32}."""
+    height, width = mask.shape
+    return {layer: resize_mask(mask, layer_dims(height, width, layer))[:, :, None]
+            for layer in layers}
+
+
+def masked_gram(x, mask):
+    """The Gram matrix of feature map x (H, W, C) over a region, divided by the region's area.
+
+    `mask` is (H, W, 1) in [0, 1]. The features are weighted by the mask, so positions where it
+    is 0 do not count; dividing by the mask's sum (rather than H*W) makes the result comparable
+    with `losses.normalized_gram` of a whole style image, whatever the region's size.
+    """
+    mask = ops.cast(mask, x.dtype)
+    area = ops.maximum(ops.sum(mask), 1e-8)
+    return gram_matrix(x * mask) / area
+
+
+def masked_style_loss(target_gram, output, mask):
+    """Style loss of feature map `output` inside a region against a `normalized_gram` target.
+
+    The region analogue of `losses.style_loss_to_target`: 1/4 of the squared Frobenius distance
+    between the target and the region's `masked_gram`.
+    """
+    return 0.25 * ops.sum(ops.square(target_gram - masked_gram(output, mask)))
