@@ -125,3 +125,15 @@ def test_nan_loss_is_reported():
     evaluator = Evaluator(lambda image: {"bad": tf.reduce_sum(image) * np.nan}, (1, 2, 2, 3))
     with pytest.raises(NSTError, match="loss became nan"):
         minimize(evaluator, np.zeros((1, 2, 2, 3)), progress=False, iterations=2)
+
+
+def test_ctrl_c_returns_the_best_image_so_far(tmp_path):
+    def interrupt(iteration, image, record):
+        if iteration == 3:
+            raise KeyboardInterrupt
+
+    with pytest.warns(UserWarning, match="Interrupted after 3 iterations"):
+        image, history = style_transfer(CONTENT, STYLE, tmp_path / "o.png", callback=interrupt,
+                                        **TINY)
+    assert len(history) == 3 and image.shape == (32, 48, 3)
+    assert (tmp_path / "o.png").exists()
