@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/run.py                 # 256 px, writes benchmarks/results_256/
     .venv/bin/python benchmarks/run.py --size 512      # the same at 512 px (much longer)
     .venv/bin/python benchmarks/run.py --memory        # peak RSS per size, fits nst_utils.memory
+    .venv/bin/python benchmarks/run.py --xla 128 256 512   # XLA against plain tf.function
 
 Every recipe optimises the same loss (VGG19, block4_conv2 content, five style layers,
 content_weight=100, style_weights=(1000, 100, 12, 1, 1), tv_weight=200) on the same images;
@@ -31,7 +32,8 @@ from nst_utils.images import (VGG_MEAN_BGR, deprocess_image, load_image,  # noqa
                               preprocess_image, save_image)
 from nst_utils.losses import (feature_reconstruction_loss, style_reconstruction_loss,  # noqa: E402
                               total_variation_loss)
-from nst_utils.memory import activations_per_pixel, truncated_table  # noqa: E402
+from nst_utils.memory import (activations_per_pixel, predict_peak_bytes,  # noqa: E402
+                              truncated_table)
 from nst_utils.models import build_vgg  # noqa: E402
 from nst_utils.optimize import Evaluator  # noqa: E402
 from nst_utils.transfer import IMAGES_DIR, STYLE_LAYERS, weighted_transfer_loss  # noqa: E402
@@ -57,9 +59,13 @@ class Recorder:
 
 
 def images(size):
-    """Content at `size` px and the style resized to the same dims (the homework concatenates)."""
-    content = load_image(IMAGES_DIR / "chelsea.jpg", max_size=size)
-    style = load_image(IMAGES_DIR / "scream.jpg", size=content.shape[:2])
+    """Content at `size` px and the style resized to the same dims (the homework concatenates).
+
+    The photo is 451x300; beyond that it is enlarged (load_image's max_size never enlarges).
+    """
+    dims = (round(size * 300 / 451), size)
+    content = load_image(IMAGES_DIR / "chelsea.jpg", size=dims)
+    style = load_image(IMAGES_DIR / "scream.jpg", size=dims)
     return content, np.rint(style)  # rounded: ours reads the same style back from a PNG
 
 
@@ -160,7 +166,7 @@ def recipe_ours(content, style, budget, iterations=(50, 150)):
                 raise KeyboardInterrupt  # minimize() stops and keeps the best image
 
         image, _ = style_transfer(content_path, style_path, Path(folder) / "out.png", "vgg19",
-                                  CONTENT_LAYER and WEIGHTS["content_weight"],
+                                  WEIGHTS["content_weight"],
                                   WEIGHTS["style_weights"], WEIGHTS["tv_weight"], CONTENT_LAYER,
                                   STYLE_LAYERS, list(iterations), init="content",
                                   scales=(0.5, 1.0), progress=False, callback=on_iteration)
@@ -214,6 +220,24 @@ def throughput(content, style, jit, repeats=5):
     return seconds, 3 * conv_gflops(*content.shape[:2]) / seconds
 
 
+def xla_report(sizes, repeats=3):
+    """First-call (trace + compile) and per-evaluation seconds with and without XLA."""
+    print("| size | XLA | first call | per evaluation |\n| --- | --- | --- | --- |")
+    for size in sizes:
+        content, style = images(size)
+        for jit in (False, True):
+            loss_fn = weighted_transfer_loss(
+                build_vgg("vgg19", "max", LAYERS), preprocess_image(content),
+                preprocess_image(style), CONTENT_LAYER, STYLE_LAYERS, **WEIGHTS)
+            x = preprocess_image(content).ravel().astype(np.float64)
+            evaluator = Evaluator(loss_fn, (1, *content.shape), jit_compile=jit)
+            first = _timed(lambda: evaluator(x))
+            later = np.median([_timed(lambda i=i: evaluator(x + i + 1.0))
+                               for i in range(repeats)])
+            print(f"| {content.shape[1]}x{content.shape[0]} | {jit} | {first:.2f} s | "
+                  f"{later:.3f} s |", flush=True)
+
+
 def measure_rss(size, jit):
     """Peak RSS (bytes) of a fresh process making two evaluations at `size` px."""
     output = subprocess.run([sys.executable, __file__, "--rss-child", str(size), jit],
@@ -242,31 +266,39 @@ def memory_report(sizes):
     """Peak RSS per size with and without XLA, and a least-squares fit of nst_utils.memory."""
     rows = [measure_rss(size, jit) for size in sizes for jit in ("False", "True")]
     per_pixel = activations_per_pixel("vgg19", LAYERS)
-    print("| size | pixels | XLA | two evaluations | peak RSS |\n| --- | --- | --- | --- | --- |")
+    print("| size | pixels | XLA | two evaluations | peak RSS | predicted |\n"
+          "| --- | --- | --- | --- | --- | --- |")
     for row in rows:
+        predicted = predict_peak_bytes(row["height"], row["width"], "vgg19", LAYERS,
+                                       row["jit"] == "True")
         print(f"| {row['size']} | {row['width']}x{row['height']} | {row['jit']} | "
-              f"{row['seconds_two_evals']:.1f} s | {row['rss'] / 2**30:.2f} GiB |")
+              f"{row['seconds_two_evals']:.1f} s | {row['rss'] / 2**30:.2f} GiB | "
+              f"{predicted / 2**30:.2f} GiB |")
     for jit in ("False", "True"):
         chosen = [row for row in rows if row["jit"] == jit]
         pixels = np.array([row["height"] * row["width"] for row in chosen], float)
         rss = np.array([row["rss"] for row in chosen], float)
         slope, base = np.polyfit(pixels, rss, 1)
-        print(f"fit (XLA {jit}): BASE_BYTES = {base:.3g}, FACTOR = "
+        print(f"fit (XLA {jit}): BASE = {base:.3g} bytes, FACTOR = "
               f"{slope / (4 * per_pixel):.2f} (activation values per pixel: {per_pixel:.0f})")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--budget", type=float, default=120.0,
+    parser.add_argument("--budget", type=float, default=90.0,
                         help="wall-clock seconds for recipes 2-4 (recipe 1 always runs fully)")
     parser.add_argument("--restarts", type=int, default=10, help="recipe 1's restarts")
     parser.add_argument("--memory", action="store_true", help="only measure peak RSS per size")
     parser.add_argument("--memory-sizes", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument("--xla", type=int, nargs="+", metavar="SIZE",
+                        help="only time evaluations with and without XLA at these sizes")
     parser.add_argument("--rss-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
         return rss_child(int(args.rss_child[0]), args.rss_child[1])
+    if args.xla:
+        return xla_report(args.xla)
     if args.memory:
         return memory_report(args.memory_sizes)
     run_recipes(args)

@@ -5,7 +5,8 @@ the backward pass makes gradients of the same sizes. So the peak resident memory
 linearly with the number of pixels: ``peak = BASE + FACTOR * 4 bytes * A * H * W``, where A is the
 number of activation values per input pixel, counted analytically from VGG's layer table below.
 BASE (Python, TensorFlow, the weights) and FACTOR were fitted to RSS measured with
-``benchmarks/run.py --memory`` at 256, 512 and 1024 px (see benchmarks/README.md).
+``benchmarks/run.py --memory`` at 256, 512 and 1024 px (see benchmarks/README.md), separately
+with and without XLA: XLA's fused kernels keep about twice as many buffers alive.
 """
 
 import os
@@ -16,10 +17,10 @@ from .errors import NSTError
 _CONVS_PER_BLOCK = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
 _CHANNELS = (64, 128, 256, 512, 512)
 
-#: Fitted to measured peak RSS (benchmarks/README.md); FACTOR covers activations, their
-#: gradients and the temporaries of the backward pass.
-BASE_BYTES = 1.0e9
-FACTOR = 4.0
+#: (BASE bytes, FACTOR) without and with XLA: least-squares fits to measured peak RSS with VGG19
+#: (benchmarks/README.md), rounded up about 5% so the prediction errs on the safe side.
+#: FACTOR covers activations, their gradients and the backward pass's temporaries.
+FITS = {False: (0.8e9, 2.15), True: (1.0e9, 4.8)}
 
 
 def vgg_layer_table(convnet="vgg19"):
@@ -55,9 +56,10 @@ def activations_per_pixel(convnet, layers):
     return total
 
 
-def predict_peak_bytes(height, width, convnet="vgg19", layers=("block5_conv1",)):
+def predict_peak_bytes(height, width, convnet="vgg19", layers=("block5_conv1",), xla=False):
     """Predicted peak RSS in bytes of a style transfer at height x width pixels."""
-    return BASE_BYTES + FACTOR * 4 * activations_per_pixel(convnet, layers) * height * width
+    base, factor = FITS[bool(xla)]
+    return base + factor * 4 * activations_per_pixel(convnet, layers) * height * width
 
 
 def available_bytes():
@@ -72,24 +74,29 @@ def available_bytes():
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def largest_fitting_size(height, width, convnet, layers, limit):
+def largest_fitting_size(height, width, convnet, layers, limit, xla=False):
     """The largest longest side (pixels, same aspect ratio) predicted to fit in `limit` bytes."""
+    base, factor = FITS[bool(xla)]
     aspect = min(height, width) / max(height, width)
-    per_square_pixel = FACTOR * 4 * activations_per_pixel(convnet, layers) * aspect
-    spare = limit - BASE_BYTES
+    per_square_pixel = factor * 4 * activations_per_pixel(convnet, layers) * aspect
+    spare = limit - base
     return int((spare / per_square_pixel) ** 0.5) if spare > 0 else 0
 
 
-def check_memory(height, width, convnet="vgg19", layers=("block5_conv1",), limit=None):
+def check_memory(height, width, convnet="vgg19", layers=("block5_conv1",), limit=None,
+                 xla=False):
     """Raise NSTError, suggesting a size that fits, if the transfer would not fit in memory.
+
+    Returns the predicted peak in bytes otherwise.
 
     Args:
         limit: bytes allowed; None means the memory available now (`available_bytes`).
+        xla: whether the loss is compiled with XLA (it needs more memory).
     """
     limit = available_bytes() if limit is None else limit
-    needed = predict_peak_bytes(height, width, convnet, layers)
+    needed = predict_peak_bytes(height, width, convnet, layers, xla)
     if needed > limit:
-        fits = largest_fitting_size(height, width, convnet, layers, limit)
+        fits = largest_fitting_size(height, width, convnet, layers, limit, xla)
         advice = (f"Use max_size={fits} (--max-size {fits}) or less" if fits >= 16
                   else "Free some memory")
         raise NSTError(f"A {width}x{height} transfer with {convnet.upper()} needs about "

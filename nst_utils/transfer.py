@@ -89,7 +89,8 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
     for content, style in pairs:  # refuse before any optimisation, at the smallest scale too
         _check_large_enough("content", content, layers)
         _check_large_enough("style", style, layers)
-    check_memory(height, width, convnet, layers, memory_limit)
+    check_memory(height, width, convnet, layers, memory_limit,
+                 xla=_use_xla(jit_compile, pairs[-1][0]))
 
     history, best = [], None
     for scale, steps, (content, style) in zip(scales, per_scale, pairs):
