@@ -215,9 +215,10 @@ def throughput(content, style, jit, repeats=5):
     evaluator(x.ravel().astype(np.float64))  # trace and compile
     seconds = np.median([_timed(lambda i=i: evaluator(x.ravel() + i + 1.0))
                          for i in range(repeats)])
-    # Forward and backward: the backward pass costs about twice the forward (input and weight
-    # gradients are not both needed, but TF's conv backprop computes the input gradient only).
-    return seconds, 3 * conv_gflops(*content.shape[:2]) / seconds
+    # Forward plus backward: only the gradient with respect to the input is needed (VGG's weights
+    # are constants here), and each conv's input gradient costs as much as its forward pass,
+    # so x2; training, which also needs weight gradients, would be x3.
+    return seconds, 2 * conv_gflops(*content.shape[:2]) / seconds
 
 
 def xla_report(sizes, repeats=3):
@@ -236,6 +237,21 @@ def xla_report(sizes, repeats=3):
                                for i in range(repeats)])
             print(f"| {content.shape[1]}x{content.shape[0]} | {jit} | {first:.2f} s | "
                   f"{later:.3f} s |", flush=True)
+
+
+def throughput_lines(content, style):
+    """Achieved GFLOP/s of one evaluation, with and without XLA, as a fraction of peak."""
+    peak = peak_gflops()
+    height, width = content.shape[:2]
+    lines = [f"\nPeak estimate: {peak:.0f} GFLOP/s (best of 5 float32 2048x2048 tf.matmul), "
+             f"load {os.getloadavg()[0]:.2f}.",
+             f"One evaluation at {width}x{height}: forward conv {conv_gflops(height, width):.1f} "
+             "GFLOP, x2 with the backward pass to the input."]
+    for jit in (False, True):
+        seconds, achieved = throughput(content, style, jit)
+        lines.append(f"jit_compile={jit}: {seconds:.3f} s per evaluation, {achieved:.0f} "
+                     f"GFLOP/s = {achieved / peak:.0%} of peak")
+    return lines
 
 
 def measure_rss(size, jit):
@@ -293,10 +309,14 @@ def main():
     parser.add_argument("--memory-sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--xla", type=int, nargs="+", metavar="SIZE",
                         help="only time evaluations with and without XLA at these sizes")
+    parser.add_argument("--throughput", action="store_true",
+                        help="only measure peak and achieved GFLOP/s at --size")
     parser.add_argument("--rss-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
         return rss_child(int(args.rss_child[0]), args.rss_child[1])
+    if args.throughput:
+        return print("\n".join(throughput_lines(*images(args.size))))
     if args.xla:
         return xla_report(args.xla)
     if args.memory:
@@ -333,7 +353,7 @@ def report(args, out, content, style, results):
     reference = results[names[0]][0]
     target, reference_time = min(p[2] for p in reference), reference[-1][0]
     budget = min(args.budget, reference_time)
-    lines = [f"Target: recipe 1's final loss {target:.4g}, reached after {reference_time:.0f} s. "
+    lines = [f"{content.shape[1]}x{content.shape[0]} px. Target: recipe 1's final loss {target:.4g}, reached after {reference_time:.0f} s. "
              f"Budget for the last column: {budget:.0f} s.", "",
              f"| recipe | time to target | evaluations to target | speed-up | best loss within "
              f"{budget:.0f} s |", "| --- | --- | --- | --- | --- |"]
@@ -346,16 +366,7 @@ def report(args, out, content, style, results):
         lines.append(f"| {name} | {reached} | {best_by(points, budget):.4g} |")
     load = os.getloadavg()
     lines.append(f"\nLoad average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    peak = peak_gflops()
-    lines.append(f"\nPeak estimate: {peak:.0f} GFLOP/s (best of 5 float32 2048x2048 tf.matmul).")
-    height, width = content.shape[:2]
-    lines.append(f"One evaluation at {width}x{height}: forward conv {conv_gflops(height, width):.1f}"
-                 " GFLOP, x3 with the backward pass.")
-    for jit in (False, True):
-        seconds, achieved = throughput(content, style, jit)
-        lines.append(f"jit_compile={jit}: {seconds:.3f} s per evaluation, {achieved:.0f} "
-                     f"GFLOP/s = {achieved / peak:.0%} of peak")
-    table = "\n".join(lines)
+    table = "\n".join(lines + throughput_lines(content, style))
     print(table)
     (out / "table.md").write_text(table + "\n")
     (out / "curves.json").write_text(json.dumps({n: results[n][0] for n in names}))
@@ -383,7 +394,7 @@ def plot(out, names, results, target, height, width):
     figure.savefig(out / "loss.png", dpi=80)
     strip = np.concatenate([deprocess_image(results[name][1], height, width) for name in names],
                            axis=1)
-    save_image(out / "final_images.png", strip,
+    save_image(out / "final_images.jpg", strip,
                overwrite=True)
 
 

@@ -22,6 +22,10 @@ _CHANNELS = (64, 128, 256, 512, 512)
 #: FACTOR covers activations, their gradients and the backward pass's temporaries.
 FITS = {False: (0.8e9, 2.15), True: (1.0e9, 4.8)}
 
+#: scipy's L-BFGS keeps 10 correction pairs of float64 vectors of 3 values per pixel; the fits
+#: above measured two evaluations only, so this is added on top.
+LBFGS_BYTES_PER_PIXEL = 2 * 10 * 3 * 8
+
 
 def vgg_layer_table(convnet="vgg19"):
     """VGG's layers in order as (name, input size divisor, input channels, output channels)."""
@@ -58,8 +62,12 @@ def activations_per_pixel(convnet, layers):
 
 def predict_peak_bytes(height, width, convnet="vgg19", layers=("block5_conv1",), xla=False):
     """Predicted peak RSS in bytes of a style transfer at height x width pixels."""
-    base, factor = FITS[bool(xla)]
-    return base + factor * 4 * activations_per_pixel(convnet, layers) * height * width
+    return FITS[bool(xla)][0] + _bytes_per_pixel(convnet, layers, xla) * height * width
+
+
+def _bytes_per_pixel(convnet, layers, xla):
+    """The slope of the prediction: network buffers plus L-BFGS's history, per pixel."""
+    return FITS[bool(xla)][1] * 4 * activations_per_pixel(convnet, layers) + LBFGS_BYTES_PER_PIXEL
 
 
 def available_bytes():
@@ -76,10 +84,9 @@ def available_bytes():
 
 def largest_fitting_size(height, width, convnet, layers, limit, xla=False):
     """The largest longest side (pixels, same aspect ratio) predicted to fit in `limit` bytes."""
-    base, factor = FITS[bool(xla)]
     aspect = min(height, width) / max(height, width)
-    per_square_pixel = factor * 4 * activations_per_pixel(convnet, layers) * aspect
-    spare = limit - base
+    per_square_pixel = _bytes_per_pixel(convnet, layers, xla) * aspect
+    spare = limit - FITS[bool(xla)][0]
     return int((spare / per_square_pixel) ** 0.5) if spare > 0 else 0
 
 
