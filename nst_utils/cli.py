@@ -71,6 +71,24 @@ def _parser():
                                "the iterations are split equally between them (default: 1)")
     transfer.add_argument("--memory-limit", type=float, metavar="GB",
                           help="memory the run may use (default: what is available now)")
+    beyond = transfer.add_argument_group("beyond Gatys 2016 (Gatys et al. 2017)")
+    beyond.add_argument("--style", nargs="+", dest="styles", metavar="STYLE",
+                        help="one or more style images, instead of the positional STYLE")
+    beyond.add_argument("--style-blend", type=float, nargs="+", metavar="WEIGHT",
+                        help="one weight per style, normalised to sum 1 (default: equal)")
+    beyond.add_argument("--style-masks", nargs="+", metavar="MASK",
+                        help="one mask image per style, white where that style goes")
+    beyond.add_argument("--style-scale", type=float, default=1.0,
+                        help="style size as a multiple of the content's (default: 1); smaller "
+                             "gives smaller brush strokes")
+    beyond.add_argument("--preserve-color", choices=["luminance", "histogram"],
+                        help="keep the content's colours: transfer on luminance only, or match "
+                             "the style's colour histogram to the content first")
+    beyond.add_argument("--adaptive-weights", action="store_true",
+                        help="divide each loss term by its magnitude; the weights become "
+                             "relative importances")
+    beyond.add_argument("--init-noise", type=float, default=0.0,
+                        help="share of noise mixed into the start, 0-1 (default: 0)")
     transfer.set_defaults(run=_transfer)
 
     weights = commands.add_parser("weights", help="fetch VGG16 and VGG19 ImageNet weights")
@@ -103,13 +121,18 @@ def _parser():
 def _transfer(args):
     from .transfer import IMAGES_DIR, style_transfer
 
-    if (args.content is None) != (args.style is None):
+    if args.style and args.styles:
+        raise NSTError("Give the style either as the second positional argument or with "
+                       "--style, not both.")
+    styles = [Path(path) for path in args.styles or ([args.style] if args.style else [])]
+    if (args.content is None) != (not styles):
         raise NSTError("Give both a content and a style image, or neither for the demo.")
     content = Path(args.content) if args.content else IMAGES_DIR / DEFAULT_CONTENT
-    style = Path(args.style) if args.style else IMAGES_DIR / DEFAULT_STYLE
+    styles = styles or [IMAGES_DIR / DEFAULT_STYLE]
     if args.max_size is not None and args.max_size < 16:
         raise NSTError(f"--max-size must be at least 16 pixels, got {args.max_size}.")
-    output = Path(args.output) if args.output else _new_result_path(content, style)
+    output = Path(args.output) if args.output else _new_result_path(content, styles)
+    style = styles if len(styles) > 1 else styles[0]
     started = time.perf_counter()
     _, history = style_transfer(
         content, style, output, convnet=args.convnet, content_weight=args.content_weight,
@@ -119,7 +142,10 @@ def _transfer(args):
         max_size=args.max_size, pooling=args.pooling, save_every=args.save_every,
         overwrite=args.overwrite, learning_rate=args.learning_rate,
         weights=args.weights or "imagenet", scales=args.scales,
-        memory_limit=None if args.memory_limit is None else args.memory_limit * 1e9)
+        memory_limit=None if args.memory_limit is None else args.memory_limit * 1e9,
+        preserve_color=args.preserve_color, style_blend=args.style_blend,
+        style_scale=args.style_scale, style_masks=args.style_masks,
+        adaptive_weights=args.adaptive_weights, init_noise=args.init_noise)
     last = history[-1] if history else {}
     terms = ", ".join(f"{name} {value:.3g}" for name, value in last.items()
                       if name not in ("iteration", "evaluations", "seconds", "scale"))
@@ -128,9 +154,10 @@ def _transfer(args):
           f"{time.perf_counter() - started:.0f} s in all ({terms}).")
 
 
-def _new_result_path(content, style):
-    """results/<content>_in_the_style_of_<style>.png, numbered so nothing is overwritten."""
-    stem = f"{Path(content).stem}_in_the_style_of_{Path(style).stem}"
+def _new_result_path(content, styles):
+    """results/<content>_in_the_style_of_<style>[_and_<style>...].png, numbered so nothing is
+    overwritten."""
+    stem = f"{Path(content).stem}_in_the_style_of_{'_and_'.join(Path(s).stem for s in styles)}"
     candidate = Path("results") / f"{stem}.png"
     number = 1
     while candidate.exists():

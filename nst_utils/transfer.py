@@ -4,6 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .color import (check_preserve_color, luminance_image, match_color_histogram,
+                    recombine_luminance)
 from .errors import NSTError
 from .images import (VGG_MEAN_BGR, deprocess_image, load_image, preprocess_image, resize,
                      save_image)
@@ -12,10 +14,14 @@ from .losses import (feature_reconstruction_loss, normalized_gram, style_loss_to
 from .memory import check_memory
 from .models import build_vgg
 from .optimize import Evaluator, minimize
+from .regions import layer_masks, load_masks, masked_style_loss
 
 STYLE_LAYERS = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 IMAGES_DIR = Path(__file__).resolve().parent.parent / "images"
+#: style_scale: the style image's longest side as a multiple of the content's, at most this far
+#: from 1 (smaller styles lose all structure at the deep layers, larger ones cost memory).
+STYLE_SCALE_RANGE = (0.1, 4.0)
 
 #: With jit_compile="auto", XLA is used from this many pixels on: measured on 2 CPU cores with
 #: VGG19 (benchmarks/README.md), XLA is 1.5x faster per evaluation at 256x170 pixels but no
@@ -28,18 +34,22 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
                    content_layer="block4_conv2", style_layers=STYLE_LAYERS, iterations=50, *,
                    init="noise", seed=0, optimizer="lbfgs", max_size=None, pooling="max",
                    save_every=None, overwrite=False, learning_rate=None, weights="imagenet",
-                   jit_compile="auto", scales=(1.0,), memory_limit=None, callback=None,
-                   progress=True):
+                   jit_compile="auto", scales=(1.0,), memory_limit=None, preserve_color=None,
+                   style_blend=None, style_scale=1.0, style_masks=None, adaptive_weights=False,
+                   init_noise=0.0, callback=None, progress=True):
     """Paint the content of one image in the style of another; return (image, history).
 
-    The positional arguments and their meaning are the course homework's: the loss is
+    The positional arguments and their meaning are the course homework's (except that
+    `style_img_path` may also be a list of styles, see `style_blend`): the loss is
     ``content_weight * J_C + sum_l style_weights[l] / len(style_layers) * J_S[l] + tv_weight * J_tv``
     on the activations of `convnet`. The result is saved to `output_img_path` (``.png`` is added
     when it has no image extension).
 
     Keyword options:
         init: where the optimisation starts: "noise" (the homework's uniform noise), "content",
-            "style", or the path of any image.
+            "style" (the first style), or the path of any image.
+        init_noise: the share of noise mixed into the start, in [0, 1]: 0.3 starts from 70 %
+            `init` and 30 % of the (seeded) noise.
         seed: seeds the noise, so a run is reproducible.
         optimizer: "lbfgs" (one run of `iterations` iterations), "lbfgs-restarts" (the homework's
             `iterations` restarts of 20 evaluations each), "adam" or "gd".
@@ -58,6 +68,21 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
         memory_limit: bytes the transfer may use; None means the memory available now. The
             transfer is refused before it starts if it is predicted not to fit (see
             `nst_utils.memory`).
+        preserve_color: keep the content's colours (Gatys et al. 2017): "luminance" transfers
+            style to the luminance only and puts the content's colour channels back (snapshots
+            and callback images show the gray luminance being optimised); "histogram" first gives
+            each style image the content's colour mean and covariance; None (default) does not.
+        style_blend: with several styles, their weights (non-negative, normalised to sum 1;
+            default equal): each style's style loss is scaled by its weight.
+        style_scale: the style image's longest side as a multiple of the content's (default 1),
+            in `STYLE_SCALE_RANGE`; smaller gives smaller brush strokes.
+        style_masks: one mask per style (image paths or arrays, white where that style goes):
+            each style is then matched only inside its region, with masked Gram matrices (see
+            `nst_utils.regions`).
+        adaptive_weights: divide each term by its own magnitude, measured at the start of each
+            scale, so that every term starts at the value of its weight (content_weight, the
+            mean of style_weights, tv_weight): the weights become relative importances, whatever
+            the images' loss scales (see `adaptive_loss`).
         callback: ``callback(iteration, image_uint8, record)`` after every iteration; during
             coarse scales the image is the smaller one being optimised.
         progress: show a progress bar.
@@ -72,6 +97,10 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
     if len(style_weights) != len(style_layers):
         raise NSTError(f"Got {len(style_weights)} style weights for {len(style_layers)} style "
                        "layers; give one weight per layer.")
+    styles = ([style_img_path] if isinstance(style_img_path, (str, Path))
+              else list(style_img_path))
+    blend = _blend_weights(style_blend, len(styles))
+    _check_beyond_options(preserve_color, style_scale, init_noise)
     scales, per_scale = _scale_plan(scales, iterations)
     final_path, snapshot = _output_paths(output_img_path)
     planned = [final_path] + [snapshot(n) for n in range(1, sum(per_scale) + 1)
@@ -83,22 +112,31 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
 
     layers = [content_layer, *style_layers]
     height, width = load_image(base_img_path, max_size=max_size).shape[:2]
-    pairs = [_image_pair(base_img_path, style_img_path, height, width, scale)
-             for scale in scales]
+    pairs = [_image_pair(base_img_path, styles, height, width, scale, style_scale,
+                         preserve_color) for scale in scales]
+    masks = [None if style_masks is None
+             else load_masks(style_masks, content.shape[:2], len(styles)) for content, _ in pairs]
     extractor = build_vgg(convnet, pooling, layers, weights=weights)
-    for content, style in pairs:  # refuse before any optimisation, at the smallest scale too
+    for content, scale_styles in pairs:  # refuse before any optimisation, at the smallest scale
         _check_large_enough("content", content, layers)
-        _check_large_enough("style", style, layers)
+        for style in scale_styles:
+            _check_large_enough("style", style, layers, hint=style_scale != 1.0)
     check_memory(height, width, convnet, layers, memory_limit,
                  xla=_use_xla(jit_compile, pairs[-1][0]))
 
     history, best = [], None
-    for scale, steps, (content, style) in zip(scales, per_scale, pairs):
+    for scale, steps, (content, scale_styles), scale_masks in zip(scales, per_scale, pairs,
+                                                                   masks):
         loss_fn = weighted_transfer_loss(
-            extractor, preprocess_image(content), preprocess_image(style), content_layer,
-            style_layers, content_weight, style_weights, tv_weight)
-        x0 = (initial_image(init, content, style, seed) if best is None
+            extractor, preprocess_image(content), [preprocess_image(s) for s in scale_styles],
+            content_layer, style_layers, content_weight, style_weights, tv_weight,
+            blend=blend, masks=scale_masks)
+        x0 = (starting_image(init, content, scale_styles[0], seed, init_noise) if best is None
               else _upsample(best, content.shape[:2]))
+        if adaptive_weights:
+            noise = initial_image("noise", content, None, seed)
+            loss_fn = adaptive_loss(loss_fn, x0, _importances(content_weight, style_weights,
+                                                              tv_weight), noise)
         evaluator = Evaluator(loss_fn, x0.shape, jit_compile=_use_xla(jit_compile, content))
         on_iteration = _iteration_handler(content.shape[:2], save_every, snapshot, overwrite,
                                           callback)
@@ -107,6 +145,8 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
             continue_from=history[-1] if history else None, tags={"scale": scale})
         history += scale_history
     image = deprocess_image(best, height, width)
+    if preserve_color == "luminance":
+        image = recombine_luminance(image, load_image(base_img_path, size=(height, width)))
     save_image(final_path, image, overwrite=overwrite)
     return image, history
 
@@ -131,11 +171,58 @@ def _scale_plan(scales, iterations):
     return scales, per_scale
 
 
-def _image_pair(base_img_path, style_img_path, height, width, scale):
-    """Content and style images for one scale of a final height x width result."""
+def _image_pair(base_img_path, styles, height, width, scale, style_scale=1.0,
+                preserve_color=None):
+    """The content and the list of style images for one scale of a height x width result.
+
+    The images are those the network compares: with preserve_color="luminance" all are gray
+    luminance images, with "histogram" the styles carry the content's colour statistics.
+    """
     dims = (max(1, round(height * scale)), max(1, round(width * scale)))
     content = load_image(base_img_path, size=dims)
-    return content, load_image(style_img_path, max_size=max(dims))
+    styles = [style_image(path, dims, style_scale) for path in styles]
+    if preserve_color == "histogram":
+        styles = [match_color_histogram(style, content) for style in styles]
+    elif preserve_color == "luminance":
+        styles = [luminance_image(style, like=content) for style in styles]
+        content = luminance_image(content)
+    return content, styles
+
+
+def style_image(path, dims, style_scale=1.0):
+    """A style image resized so its longest side is `style_scale` times the longest of dims.
+
+    Gram matrices do not see the style image's size, but its brush strokes cover a fixed number
+    of pixels, which the network's fixed-size filters then see as large or small.
+    """
+    height, width = load_image(path).shape[:2]
+    factor = style_scale * max(dims) / max(height, width)
+    return load_image(path, size=(max(1, round(height * factor)), max(1, round(width * factor))))
+
+
+def _blend_weights(style_blend, count):
+    """The styles' blend weights, validated and normalised to sum 1 (default: equal)."""
+    if style_blend is None:
+        return [1.0 / count] * count
+    weights = [float(weight) for weight in style_blend]
+    if len(weights) != count:
+        raise NSTError(f"Got {len(weights)} blend weights for {count} styles; give one weight "
+                       "per style.")
+    if not all(np.isfinite(weights)) or min(weights) < 0 or sum(weights) <= 0:
+        raise NSTError(f"Blend weights must be non-negative numbers, at least one of them "
+                       f"positive; got {tuple(weights)}.")
+    return [weight / sum(weights) for weight in weights]
+
+
+def _check_beyond_options(preserve_color, style_scale, init_noise):
+    """Refuse an unknown preserve_color, a style_scale out of range or init_noise outside [0, 1]."""
+    check_preserve_color(preserve_color)
+    low, high = STYLE_SCALE_RANGE
+    if not low <= float(style_scale) <= high:
+        raise NSTError(f"style_scale must be between {low} and {high} (a multiple of the "
+                       f"content's size), got {style_scale}.")
+    if not 0.0 <= float(init_noise) <= 1.0:
+        raise NSTError(f"init_noise must be a fraction between 0 and 1, got {init_noise}.")
 
 
 def _upsample(batch, dims):
@@ -164,27 +251,91 @@ def _iteration_handler(dims, save_every, snapshot, overwrite, callback):
 
 
 def weighted_transfer_loss(extractor, content_batch, style_batch, content_layer, style_layers,
-                           content_weight, style_weights, tv_weight):
+                           content_weight, style_weights, tv_weight, *, blend=None, masks=None):
     """The total loss of Gatys et al. as a function of the generated image batch.
 
     Content features and style Gram matrices are computed once, here; the returned function
     gives a dict with the three weighted terms ``content``, ``style`` and ``tv``.
+
+    `style_batch` may be a list of style batches (Gatys et al. 2017): their style losses are
+    then summed with the weights `blend` (default: equal, summing to 1), and with `masks` (one
+    content-sized (H, W) mask per style) each style is compared only inside its own region.
     """
+    batches = style_batch if isinstance(style_batch, (list, tuple)) else [style_batch]
+    blend = [1.0 / len(batches)] * len(batches) if blend is None else blend
+    masks = [None] * len(batches) if masks is None else masks
     content_target = extractor(content_batch)[content_layer][0]
-    style_features = extractor(style_batch)
-    style_targets = [normalized_gram(style_features[layer][0]) for layer in style_layers]
-    layer_weights = [weight / len(style_layers) for weight in style_weights]
+    styles = []
+    for share, batch, mask in zip(blend, batches, masks):
+        if share == 0:  # a style blended with weight 0 costs nothing
+            continue
+        style_features = extractor(batch)
+        styles.append(([normalized_gram(style_features[layer][0]) for layer in style_layers],
+                       [share * weight / len(style_layers) for weight in style_weights],
+                       None if mask is None else layer_masks(mask, style_layers)))
+
+    def style_loss(features):
+        total = 0.0
+        for targets, weights, region in styles:
+            for target, weight, layer in zip(targets, weights, style_layers):
+                total += weight * (style_loss_to_target(target, features[layer][0])
+                                   if region is None
+                                   else masked_style_loss(target, features[layer][0],
+                                                          region[layer]))
+        return total
 
     def loss(image):
         features = extractor(image)
         content_loss = feature_reconstruction_loss(content_target, features[content_layer][0])
-        style_loss = sum(weight * style_loss_to_target(target, features[layer][0])
-                         for weight, target, layer in zip(layer_weights, style_targets,
-                                                          style_layers))
-        return {"content": content_weight * content_loss, "style": style_loss,
+        return {"content": content_weight * content_loss, "style": style_loss(features),
                 "tv": tv_weight * total_variation_loss(image)}
 
     return loss
+
+
+def adaptive_loss(loss_fn, x0, importances, reference=None):
+    """`loss_fn` with each term divided by its magnitude at x0 and multiplied by its importance.
+
+    This is the normalisation of Hvass-Labs' style transfer tutorial: a term t becomes
+    importance_t * t / (|t(x0)| + 1e-10), so every term starts at its importance whatever the
+    images' loss scales. Hvass recomputes the divisors at every gradient step; we keep them
+    fixed for one optimisation (style_transfer measures them again at each scale) because
+    L-BFGS's line search and the best-image bookkeeping need one fixed objective. A term that
+    is zero at x0 (the content term when starting from the content image) is measured at
+    `reference` instead, as dividing by ~0 would freeze the image there.
+    """
+    def magnitudes(batch):
+        return {name: abs(float(value)) for name, value in loss_fn(batch).items()}
+
+    start = magnitudes(x0)
+    if reference is not None and min(start.values()) <= 1e-10:
+        fallback = magnitudes(reference)
+        start = {name: value if value > 1e-10 else fallback[name]
+                 for name, value in start.items()}
+    factors = {name: importances[name] / (value + 1e-10) for name, value in start.items()}
+
+    def loss(image):
+        return {name: factors[name] * value for name, value in loss_fn(image).items()}
+
+    return loss
+
+
+def _importances(content_weight, style_weights, tv_weight):
+    """The terms' importances under adaptive weights: each term's weight (style: the mean)."""
+    return {"content": float(content_weight), "style": float(np.mean(style_weights)),
+            "tv": float(tv_weight)}
+
+
+def starting_image(init, content, style, seed=0, init_noise=0.0):
+    """`initial_image` mixed with the seeded noise: (1 - init_noise) * init + init_noise * noise.
+
+    init_noise=0 gives `initial_image` exactly; the same seed gives the same start.
+    """
+    start = initial_image(init, content, style, seed)
+    if not init_noise:
+        return start
+    noise = initial_image("noise", content, style, seed)
+    return ((1.0 - init_noise) * start + init_noise * noise).astype(np.float32)
 
 
 def initial_image(init, content, style, seed=0):
@@ -204,8 +355,11 @@ def initial_image(init, content, style, seed=0):
     return preprocess_image(load_image(path, size=(height, width)))
 
 
-def _check_large_enough(name, image, layers):
-    """Refuse images too small to have any pixel left at the deepest layer's resolution."""
+def _check_large_enough(name, image, layers, hint=False):
+    """Refuse images too small to have any pixel left at the deepest layer's resolution.
+
+    With `hint`, the message also points at style_scale (which made the image this small).
+    """
     deepest_block = max(int(layer[5]) for layer in layers if layer.startswith("block"))
     needed = 2 ** (deepest_block - 1)  # each block before it halves the size
     height, width = image.shape[:2]
@@ -213,7 +367,8 @@ def _check_large_enough(name, image, layers):
         raise NSTError(f"The {name} image is {width}x{height} pixels after resizing, too small "
                        f"for layer block{deepest_block}_*, which needs at least {needed} pixels "
                        "on each side. Use a larger (or less elongated) image, a larger "
-                       "max_size, or shallower layers.")
+                       f"{'style_scale (--style-scale), ' if hint else ''}max_size, or "
+                       "shallower layers.")
 
 
 def _output_paths(output_img_path):

@@ -6,19 +6,24 @@ import pytest
 from keras import ops
 from PIL import Image
 
-from nst_utils import NSTError
+from nst_utils import NSTError, build_vgg, style_transfer
+from nst_utils.cli import main
 from nst_utils.color import (RGB_TO_YIQ, luminance_image, match_color_histogram,
                              recombine_luminance, rgb_to_yiq)
 from nst_utils.images import load_image
 from nst_utils.losses import normalized_gram
 from nst_utils.regions import (layer_dims, layer_masks, load_mask, load_masks, masked_gram,
                                masked_style_loss)
-from nst_utils.transfer import IMAGES_DIR
+from nst_utils.transfer import (IMAGES_DIR, STYLE_LAYERS, adaptive_loss, initial_image,
+                                preprocess_image, starting_image, style_image,
+                                weighted_transfer_loss)
 
 CONTENT, STYLE, STYLE2 = (IMAGES_DIR / "chelsea.jpg", IMAGES_DIR / "scream.jpg",
                           IMAGES_DIR / "klimt_the_kiss.jpg")
 #: The largest change of I or Q that rounding R, G and B to integers can cause.
 ROUNDING_IQ = 0.5 * np.abs(RGB_TO_YIQ[1:]).sum(axis=1).max()
+TINY = dict(max_size=40, iterations=3, progress=False, content_weight=100,
+            style_weights=(1000, 100, 12, 1, 1), tv_weight=200)
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +139,154 @@ def test_unreadable_mask_and_mask_count_are_refused(tmp_path):
         load_mask(bad, (20, 30))
     with pytest.raises(NSTError, match="2 style masks for 1 styles"):
         load_masks([np.ones((20, 30)), np.ones((20, 30))], (20, 30), 1)
+
+
+def test_style_transfer_with_masks_paints_each_region(tmp_path):
+    content = load_image(CONTENT, max_size=40)
+    top = np.zeros(content.shape[:2], np.float32)
+    top[: top.shape[0] // 2] = 1.0
+    image, history = style_transfer(CONTENT, [STYLE, STYLE2], tmp_path / "r.png",
+                                    style_masks=[top, 1.0 - top], init="content", **TINY)
+    assert image.shape == content.shape and history[-1]["loss"] < history[0]["loss"]
+    with pytest.raises(NSTError, match="1 style masks for 2 styles"):
+        style_transfer(CONTENT, [STYLE, STYLE2], tmp_path / "s.png", style_masks=[top], **TINY)
+    with pytest.raises(NSTError, match="empty"):
+        style_transfer(CONTENT, STYLE, tmp_path / "s.png", style_masks=[top * 0], **TINY)
+
+
+# Colour, end to end ------------------------------------------------------------------------
+
+def test_luminance_transfer_keeps_the_content_colours(tmp_path):
+    image, _ = style_transfer(CONTENT, STYLE, tmp_path / "l.png", preserve_color="luminance",
+                              init="content", **TINY)
+    content = load_image(CONTENT, max_size=40)
+    chroma_out, chroma_in = rgb_to_yiq(image)[:, :, 1:], rgb_to_yiq(content)[:, :, 1:]
+    assert np.abs(chroma_out - chroma_in).max() <= ROUNDING_IQ + 1e-9
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "l.png")), image)
+
+
+def test_histogram_transfer_runs_on_matched_styles(tmp_path):
+    image, history = style_transfer(CONTENT, STYLE, tmp_path / "h.png", init="content",
+                                    preserve_color="histogram", **TINY)
+    plain, _ = style_transfer(CONTENT, STYLE, tmp_path / "p.png", init="content", **TINY)
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert np.abs(image.astype(int) - plain).mean() > 0.5  # another style target than plain's
+
+
+# Several styles ------------------------------------------------------------------------------
+
+def test_blend_one_zero_equals_the_single_style(tmp_path):
+    single, _ = style_transfer(CONTENT, STYLE, tmp_path / "a.png", seed=2, **TINY)
+    blended, _ = style_transfer(CONTENT, [STYLE, STYLE2], tmp_path / "b.png", seed=2,
+                                style_blend=[1, 0], **TINY)
+    half, _ = style_transfer(CONTENT, [STYLE, STYLE2], tmp_path / "c.png", seed=2,
+                             style_blend=[2, 2], **TINY)
+    np.testing.assert_array_equal(single, blended)
+    assert np.abs(half.astype(int) - single).mean() > 1
+
+
+def test_blend_weights_scale_each_style_loss():
+    extractor = build_vgg("vgg16", layers=["block4_conv2", *STYLE_LAYERS])
+    batches = [preprocess_image(load_image(path, max_size=32)) for path in (CONTENT, STYLE,
+                                                                           STYLE2)]
+    image = batches[0] + 10.0
+
+    def style_term(styles, blend):
+        args = (extractor, batches[0], styles, "block4_conv2", STYLE_LAYERS, 1.0,
+                (1, 1, 1, 1, 1), 1.0)
+        return float(weighted_transfer_loss(*args, blend=blend)(image)["style"])
+
+    one, two = style_term([batches[1]], None), style_term([batches[2]], None)
+    assert style_term(batches[1:], [0.7, 0.3]) == pytest.approx(0.7 * one + 0.3 * two, rel=1e-5)
+
+
+# Style scale -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scale, longest", [(0.5, 20), (1.0, 40), (2.0, 80)])
+def test_style_scale_sets_the_style_size(scale, longest):
+    style = style_image(STYLE, (27, 40), scale)
+    assert max(style.shape[:2]) == longest
+    original = load_image(STYLE)
+    assert style.shape[1] / style.shape[0] == pytest.approx(
+        original.shape[1] / original.shape[0], rel=0.05)
+
+
+# Adaptive weights --------------------------------------------------------------------------
+
+def test_adaptive_weights_start_every_term_at_its_importance():
+    extractor = build_vgg("vgg16", layers=["block4_conv2", *STYLE_LAYERS])
+    content = load_image(CONTENT, max_size=32)
+    fixed = weighted_transfer_loss(
+        extractor, preprocess_image(content), preprocess_image(load_image(STYLE, max_size=32)),
+        "block4_conv2", STYLE_LAYERS, 100, (1000, 100, 12, 1, 1), 200)
+    x0 = initial_image("noise", content, None, seed=0)
+    before = {name: float(value) for name, value in fixed(x0).items()}
+    assert max(before.values()) / min(before.values()) > 100  # fixed weights: far apart
+    adaptive = adaptive_loss(fixed, x0, {"content": 1.0, "style": 1.0, "tv": 1.0})
+    terms = {name: float(value) for name, value in adaptive(x0).items()}
+    assert terms == pytest.approx({"content": 1.0, "style": 1.0, "tv": 1.0}, rel=1e-4)
+    # from the content image the content term is 0 there: it is measured at the reference
+    start = preprocess_image(content)
+    adaptive = adaptive_loss(fixed, start, {"content": 1.0, "style": 1.0, "tv": 1.0}, x0)
+    assert float(adaptive(x0)["content"]) == pytest.approx(1.0, rel=1e-4)
+
+
+def test_adaptive_weights_run_end_to_end(tmp_path):
+    _, history = style_transfer(CONTENT, STYLE, tmp_path / "a.png", adaptive_weights=True,
+                                init="content", **TINY)
+    assert history[-1]["loss"] < history[0]["loss"] < 100 + 222.8 + 200 + 1e-6
+
+
+# Noisy starts ------------------------------------------------------------------------------
+
+def test_init_noise_mixes_the_start_reproducibly():
+    content = load_image(CONTENT, max_size=32)
+    plain = initial_image("content", content, None, seed=5)
+    np.testing.assert_array_equal(starting_image("content", content, None, 5, 0.0), plain)
+    mixed = starting_image("content", content, None, 5, 0.3)
+    np.testing.assert_array_equal(mixed, starting_image("content", content, None, 5, 0.3))
+    noise = initial_image("noise", content, None, seed=5)
+    np.testing.assert_allclose(mixed, 0.7 * plain + 0.3 * noise, atol=1e-4)
+    assert not np.array_equal(mixed, starting_image("content", content, None, 6, 0.3))
+
+
+# Validation --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(style_blend=[1]), "1 blend weights for 2 styles"),
+    (dict(style_blend=[1, -1]), "non-negative"),
+    (dict(style_blend=[0, 0]), "at least one of them positive"),
+    (dict(style_scale=0.05), "style_scale must be between 0.1 and 4"),
+    (dict(style_scale=5), "style_scale must be between 0.1 and 4"),
+    (dict(style_scale=0.2), "too small.*style_scale"),
+    (dict(init_noise=1.5), "init_noise must be a fraction"),
+    (dict(init_noise=-0.1), "init_noise must be a fraction"),
+    (dict(preserve_color="sepia"), "Unknown preserve_color"),
+])
+def test_bad_beyond_options_are_refused(tmp_path, kwargs, message):
+    with pytest.raises(NSTError, match=message):
+        style_transfer(CONTENT, [STYLE, STYLE2], tmp_path / "o.png", **{**TINY, **kwargs})
+    assert not (tmp_path / "o.png").exists()
+
+
+# The command line ----------------------------------------------------------------------------
+
+def test_cli_blends_styles_with_masks_and_options(tmp_path, capsys):
+    mask = tmp_path / "top.png"
+    pixels = np.zeros((27, 40), np.uint8)
+    pixels[:13] = 255
+    Image.fromarray(pixels).save(mask)
+    Image.fromarray(255 - pixels).save(tmp_path / "bottom.png")
+    fast = ["--max-size", "40", "--iterations", "2"]
+    assert main(["transfer", str(CONTENT), "--style", str(STYLE), str(STYLE2),
+                 "--style-blend", "0.7", "0.3", "--style-masks", str(mask),
+                 str(tmp_path / "bottom.png"), "--style-scale", "1.5", "--preserve-color",
+                 "luminance", "--adaptive-weights", "--init-noise", "0.2", "-o",
+                 str(tmp_path / "o.png"), *fast]) == 0
+    assert Image.open(tmp_path / "o.png").size == (40, 27)
+    assert main(["transfer", str(CONTENT), str(STYLE), "--preserve-color", "histogram",
+                 "-o", str(tmp_path / "p.png"), *fast]) == 0
+    assert main(["transfer", str(CONTENT), str(STYLE), "--style", str(STYLE2)]) == 1
+    assert "not both" in capsys.readouterr().err
+    assert main(["transfer", str(CONTENT), "--style", str(STYLE), "--init-noise", "2"]) == 1
+    assert "init_noise must be a fraction" in capsys.readouterr().err
