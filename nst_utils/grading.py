@@ -31,6 +31,7 @@ import nbformat
 
 from .checks import CHECKS, POINTS
 from .errors import NSTError
+from .files import atomic_write
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -110,10 +111,11 @@ def assign(source_dir=SOURCE_DIR, out_dir=None):
         if notebook.metadata.get("nst") != metadata:
             # Solutions handed in as they are must be graded against the same exercise list.
             notebook.metadata["nst"] = metadata
-            _write_atomically(path, nbformat.writes(notebook) + "\n")
+            atomic_write(path, _encoded(nbformat.writes(notebook) + "\n"), overwrite=True)
         out_dir.mkdir(parents=True, exist_ok=True)
         target = out_dir / path.name
-        _write_atomically(target, nbformat.writes(make_student_version(notebook)) + "\n")
+        atomic_write(target, _encoded(nbformat.writes(make_student_version(notebook)) + "\n"),
+                     overwrite=True)
         written.append(target)
     if not written:
         raise NSTError(f"No notebook in '{source_dir}' has exercise cells ({BEGIN} markers).")
@@ -200,12 +202,12 @@ def _run_hidden_checks(notebook, found, expected, cell_timeout, total_timeout):
     with tempfile.TemporaryDirectory(prefix="nst-grade-") as workdir:
         client = NotebookClient(
             runner, timeout=cell_timeout, allow_errors=True, kernel_name="python3",
+            # On timeout: interrupt the kernel and move on, even if the code ignores interrupts.
             interrupt_on_timeout=True,
             error_on_timeout={"ename": "Timeout", "evalue": "", "traceback": []},
-            resources={"metadata": {"path": workdir}},
-            env={**os.environ, "NST_QUICK": "1", "MPLBACKEND": "Agg"})
+            resources={"metadata": {"path": workdir}})
         try:
-            with client.setup_kernel():
+            with client.setup_kernel(env={**os.environ, "NST_QUICK": "1", "MPLBACKEND": "Agg"}):
                 for index, cell in enumerate(runner.cells):
                     remaining = total_timeout - (time.monotonic() - started)
                     if remaining < 1:
@@ -214,14 +216,16 @@ def _run_hidden_checks(notebook, found, expected, cell_timeout, total_timeout):
                                                     f"total time limit of {total_timeout} s")
                         break
                     client.timeout = int(min(cell_timeout, remaining))
-                    reply = client.execute_cell(cell, index)
+                    cell_started = time.monotonic()
+                    client.execute_cell(cell, index)
                     owner = owners[index]
                     error = next((out for out in cell.outputs if out.output_type == "error"),
                                  None)
-                    if reply and reply.get("content", {}).get("ename") == "Timeout":
-                        if owner is not None:
-                            errors.setdefault(owner, f"timed out after {client.timeout} s")
-                    elif error is not None and owner is not None:
+                    if owner is None:
+                        continue
+                    if time.monotonic() - cell_started >= client.timeout:
+                        errors.setdefault(owner, f"timed out after {client.timeout} s")
+                    elif error is not None:
                         errors.setdefault(owner, f"the cell raised {error.ename}: "
                                                  f"{error.evalue}"[:300])
         except DeadKernelError:
@@ -274,9 +278,6 @@ print({token!r} + _json.dumps({{{name!r}: _outcome}}))
 
 def write_gradebook(rows, out_path, overwrite=False):
     """Write one CSV row per submission: points per exercise, total, max and reasons."""
-    out_path = Path(out_path)
-    if out_path.exists() and not overwrite:
-        raise NSTError(f"'{out_path}' already exists; choose another name or pass --overwrite.")
     exercises = [name for name in CHECKS if any(name in row["points"] for row in rows)]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -285,19 +286,9 @@ def write_gradebook(rows, out_path, overwrite=False):
         reasons = "; ".join(f"{name}: {reason}" for name, reason in row["reasons"].items())
         writer.writerow([row["submission"], *[row["points"].get(name, "") for name in exercises],
                          row["total"], row["max"], reasons])
-    _write_atomically(out_path, buffer.getvalue())
-    return out_path
+    return atomic_write(out_path, _encoded(buffer.getvalue()), overwrite)
 
 
-def _write_atomically(path, text):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
-
+def _encoded(text):
+    """A writer for `atomic_write` of UTF-8 text."""
+    return lambda handle: handle.write(text.encode("utf-8"))

@@ -7,13 +7,13 @@ order and centring that VGG was trained with ("Caffe" style: BGR, minus the Imag
 """
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import NSTError
+from .files import atomic_write
 
 #: The ImageNet mean pixel in BGR order, the one VGG was trained with.
 VGG_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
@@ -136,24 +136,5 @@ def save_image(path, img, overwrite=False):
     if image_format is None:
         raise NSTError(f"Cannot tell the image format from '{path.name}': use a name ending in "
                        ".png or .jpg.")
-    if path.exists() and not overwrite:
-        raise NSTError(f"'{path}' already exists; choose another output name or pass "
-                       "overwrite=True (--overwrite) to replace it.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            Image.fromarray(image).save(handle, format=image_format)
-        if overwrite:
-            os.replace(temp, path)
-        else:
-            # link() fails if the name was taken meanwhile, so we can never clobber a file.
-            try:
-                os.link(temp, path)
-            except FileExistsError:
-                raise NSTError(f"'{path}' appeared while saving; not replacing it.") from None
-            os.unlink(temp)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
-    return path
+    return atomic_write(
+        path, lambda handle: Image.fromarray(image).save(handle, format=image_format), overwrite)

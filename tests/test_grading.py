@@ -1,0 +1,160 @@
+"""`nst assign` and `nst grade` on the real notebooks and on planted submissions."""
+
+import csv
+import os
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from nst_utils import grading
+from nst_utils.checks import POINTS
+from nst_utils.cli import main
+from nst_utils.transfer import IMAGES_DIR
+
+NOTEBOOKS = IMAGES_DIR.parent / "notebooks"
+SOURCES = sorted(path for path in NOTEBOOKS.glob("*.ipynb")
+                 if grading.exercises_in(nbformat.read(path, as_version=4)))
+
+
+def test_every_exercise_is_in_some_notebook():
+    covered = set()
+    for path in SOURCES:
+        covered |= set(grading.exercises_in(nbformat.read(path, as_version=4)))
+    assert covered == set(POINTS)
+
+
+def test_committed_student_versions_are_up_to_date():
+    assert SOURCES, "no notebook with exercises found"
+    for path in SOURCES:
+        notebook = nbformat.read(path, as_version=4)
+        assert notebook.metadata.get("nst") == grading.exercise_metadata(notebook, path.stem), (
+            f"{path.name}'s exercise list is not recorded: run `nst assign`")
+        committed = NOTEBOOKS / "student" / path.name
+        assert committed.exists(), f"run `nst assign` to create {committed.name}"
+        expected = nbformat.writes(grading.make_student_version(notebook)) + "\n"
+        assert committed.read_text() == expected, (
+            f"notebooks/student/{path.name} is out of date with its source: run `nst assign`")
+
+
+def test_assign_writes_student_versions(tmp_path):
+    source = tmp_path / "source"
+    source.mkdir()
+    for path in SOURCES:
+        (source / path.name).write_text(path.read_text())
+    written = grading.assign(source, tmp_path / "student")
+    assert [p.name for p in written] == [p.name for p in SOURCES]
+    for path in written:
+        assert path.read_text() == (NOTEBOOKS / "student" / path.name).read_text()
+
+
+def test_student_versions_hide_every_solution():
+    for path in SOURCES:
+        student = (NOTEBOOKS / "student" / path.name).read_text()
+        assert grading.BEGIN not in student and "raise NotImplementedError()" in student
+        notebook = nbformat.read(NOTEBOOKS / "student" / path.name, as_version=4)
+        assert all(not cell.get("outputs") for cell in notebook.cells)
+        assert set(notebook.metadata["nst"]["exercises"]) == set(
+            grading.exercises_in(nbformat.read(path, as_version=4)))
+
+
+def test_a_blank_student_notebook_runs_top_to_bottom(tmp_path):
+    # The shortest one is enough to show failing checks are reported, not raised.
+    path = min(SOURCES, key=lambda p: p.stat().st_size)
+    notebook = nbformat.read(NOTEBOOKS / "student" / path.name, as_version=4)
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(NOTEBOOKS / "student")}}).execute(
+                       env={**os.environ, "NST_QUICK": "1"})
+    text = "".join(out.get("text", "") for cell in notebook.cells for out in cell.get("outputs", []))
+    assert "✗" in text and "not implemented yet" in text
+
+
+def planted(source, replacements, tmp_path, name):
+    """A copy of solution notebook `source` with some exercise cells replaced."""
+    notebook = nbformat.read(source, as_version=4)
+    for exercise, code in replacements.items():
+        notebook.cells[grading.exercises_in(notebook)[exercise]].source = code
+    path = tmp_path / name
+    nbformat.write(notebook, path)
+    return path
+
+
+def source_with(exercise):
+    return next(p for p in SOURCES
+                if exercise in grading.exercises_in(nbformat.read(p, as_version=4)))
+
+
+@pytest.fixture(scope="module")
+def gradebook(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("grading")
+    content, style = source_with("feature_reconstruction_loss"), source_with("gram_matrix")
+    buggy_content = planted(content, {
+        "feature_reconstruction_loss":
+            "def feature_reconstruction_loss(base, output):\n"
+            "    return ops.mean(ops.square(output - base))\n",
+        "deprocess_image":  # shares its cell with preprocess_image, which stays right
+            "import numpy as np\n"
+            "def preprocess_image(img, dims=None):\n"
+            "    return np.asarray(img, np.float32)[None, :, :, ::-1] - [103.939, 116.779, 123.68]\n"
+            "def deprocess_image(x, height, width):\n    while True:\n        pass\n",
+    }, tmp, "buggy_content.ipynb")
+    buggy_style = planted(style, {
+        "gram_matrix":
+            "def gram_matrix(x):\n"
+            "    return ops.stack([ops.sum(x * x[:, :, k:k + 1], axis=(0, 1))\n"
+            "                      for k in range(x.shape[-1])])\n",
+        "style_reconstruction_loss":
+            "def style_reconstruction_loss(base, output):\n    return 0.0\n"
+            "raise RuntimeError('student bug')\n",
+    }, tmp, "buggy_style.ipynb")
+    other_version = planted(content, {"preprocess_image": "x = 1\n"}, tmp, "old_version.ipynb")
+    garbage = tmp / "garbage.ipynb"
+    garbage.write_text("{not json")
+    submissions = [*SOURCES, *[NOTEBOOKS / "student" / p.name for p in SOURCES], buggy_content,
+                   buggy_style, other_version, garbage]
+    out = tmp / "grades.csv"
+    assert main(["grade", *map(str, submissions), "--out", str(out), "--cell-timeout", "20"]) == 0
+    with open(out, newline="") as handle:
+        rows = {row["submission"]: row for row in csv.DictReader(handle)}
+    return {"rows": rows, "sources": SOURCES, "buggy_content": str(buggy_content),
+            "buggy_style": str(buggy_style), "other": str(other_version), "garbage": str(garbage),
+            "out": out}
+
+
+def test_solutions_get_full_marks(gradebook):
+    for path in gradebook["sources"]:
+        row = gradebook["rows"][str(path)]
+        assert row["total"] == row["max"] and int(row["max"]) > 0, row["reasons"]
+
+
+def test_blank_student_versions_get_zero_without_crashing(gradebook):
+    for path in gradebook["sources"]:
+        row = gradebook["rows"][str(NOTEBOOKS / "student" / path.name)]
+        assert row["total"] == "0" and "not implemented yet" in row["reasons"]
+
+
+def test_planted_bugs_lose_exactly_their_points_with_reasons(gradebook):
+    content = gradebook["rows"][gradebook["buggy_content"]]
+    assert content["feature_reconstruction_loss"] == "0" and content["deprocess_image"] == "0"
+    assert content["preprocess_image"] == "1"
+    assert int(content["total"]) == int(content["max"]) - 2
+    assert "not the mean" in content["reasons"] and "timed out" in content["reasons"]
+    style = gradebook["rows"][gradebook["buggy_style"]]
+    assert style["gram_matrix"] == "0" and "uses a loop" in style["reasons"]
+    assert style["style_reconstruction_loss"] == "0"
+    assert "RuntimeError: student bug" in style["reasons"]
+
+
+def test_another_version_and_unreadable_files_are_graded_not_fatal(gradebook):
+    other = gradebook["rows"][gradebook["other"]]
+    assert other["preprocess_image"] == "0" and "another version" in other["reasons"]
+    assert other["feature_reconstruction_loss"] == "1"
+    garbage = gradebook["rows"][gradebook["garbage"]]
+    assert garbage["total"] == "0" and "cannot read the notebook" in garbage["reasons"]
+
+
+def test_the_gradebook_is_never_overwritten_silently(gradebook, capsys):
+    before = gradebook["out"].read_text()
+    assert main(["grade", str(gradebook["sources"][0]), "--out", str(gradebook["out"])]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert gradebook["out"].read_text() == before
