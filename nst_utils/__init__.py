@@ -1,15 +1,38 @@
 """nst_utils: neural style transfer (Gatys et al., CVPR 2016) with Keras 3, built to be read.
 
 One module per idea: `images` (I/O and VGG preprocessing), `weights` (finding ImageNet weights),
-`models` (VGG feature extractors), `losses`, `optimize` (the Evaluator and optimisers) and
-`transfer` (`style_transfer()`).
+`models` (VGG feature extractors), `losses`, `optimize` (the Evaluator and optimisers),
+`transfer` (`style_transfer()`), `memory`, `color` and `regions` (beyond Gatys 2016), `display`
+(figures for the notebooks), `checks` and `grading` (exercises), and `cli` (the `nst` command).
 """
 
 import os
+import sys
 
-# TensorFlow's C++ start-up chatter (oneDNN notices, CPU feature lines) goes to stderr and would
-# drown the notebooks' output; keep warnings and errors. Must be set before TensorFlow loads.
+# TensorFlow's C++ logging (CPU feature lines, XLA notices) goes to stderr and would drown the
+# notebooks' output; keep warnings and errors. Must be set before TensorFlow loads.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _import_tensorflow_quietly():
+    """Import TensorFlow with the process's stderr (file descriptor 2) sent to /dev/null.
+
+    Its oneDNN start-up notice is printed before the log level above is read, and Jupyter shows
+    it under the first cell of every notebook. Python exceptions are unaffected.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+_import_tensorflow_quietly()
 
 from .errors import NSTError  # noqa: E402
 from .images import deprocess_image, load_image, preprocess_image, save_image  # noqa: E402
