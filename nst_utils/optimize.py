@@ -55,6 +55,7 @@ class Evaluator:
         self.best_loss = math.inf
         self.best_x = None
         self.best_terms = {}
+        self.interrupted = False  # set by `minimize` when Ctrl-C ended the run
         self._compiled = tf.function(self.loss_terms_and_grads, jit_compile=jit_compile)
         self._cached_x = None
         self._cached = None
@@ -141,6 +142,7 @@ def minimize(evaluator, x0, optimizer="lbfgs", iterations=100, learning_rate=Non
     try:
         run[optimizer](evaluator, x0, int(iterations), on_iteration, learning_rate)
     except KeyboardInterrupt:
+        evaluator.interrupted = True
         warnings.warn(f"Interrupted after {len(history)} iterations; returning the best image "
                       "found so far.", stacklevel=2)
     finally:

@@ -144,6 +144,10 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
             evaluator, x0, optimizer, steps, learning_rate, on_iteration, progress,
             continue_from=history[-1] if history else None, tags={"scale": scale})
         history += scale_history
+        if evaluator.interrupted:  # Ctrl-C: no further scales, finish with what we have
+            break
+    if best.shape[1:3] != (height, width):
+        best = _upsample(best, (height, width))
     image = deprocess_image(best, height, width)
     if preserve_color == "luminance":
         image = recombine_luminance(image, load_image(base_img_path, size=(height, width)))

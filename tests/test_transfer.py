@@ -137,3 +137,16 @@ def test_ctrl_c_returns_the_best_image_so_far(tmp_path):
                                         **TINY)
     assert len(history) == 3 and image.shape == (32, 48, 3)
     assert (tmp_path / "o.png").exists()
+
+
+def test_ctrl_c_at_a_coarse_scale_stops_and_returns_a_full_size_image(tmp_path):
+    def interrupt(iteration, image, record):
+        if iteration == 2:
+            raise KeyboardInterrupt
+
+    with pytest.warns(UserWarning, match="Interrupted"):
+        image, history = style_transfer(CONTENT, STYLE, tmp_path / "o.png", callback=interrupt,
+                                        scales=(0.5, 1.0), max_size=48, iterations=6,
+                                        progress=False)
+    assert [record["scale"] for record in history] == [0.5, 0.5]
+    assert image.shape == (32, 48, 3)
