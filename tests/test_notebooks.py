@@ -37,7 +37,7 @@ def _output_texts(cell):
 def test_the_notebooks_exist():
     names = [path.name for path in NOTEBOOKS]
     assert names == ["01_content_reconstruction.ipynb", "02_style_reconstruction.ipynb",
-                     "03_style_transfer.ipynb"]
+                     "03_style_transfer.ipynb", "04_beyond_gatys.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
