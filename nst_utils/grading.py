@@ -67,8 +67,10 @@ def make_student_version(notebook):
     is kept, so the grader knows what a submission should contain.
     """
     student = copy.deepcopy(notebook)
+    student.metadata.pop("widgets", None)  # progress-bar state of the instructor's run
     exercises = exercises_in(notebook)
     for index, cell in enumerate(student.cells):
+        cell.metadata.pop("execution", None)  # run timestamps of the instructor's machine
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
             cell.source = _strip_solutions(cell.source)
