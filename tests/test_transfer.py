@@ -127,26 +127,26 @@ def test_nan_loss_is_reported():
         minimize(evaluator, np.zeros((1, 2, 2, 3)), progress=False, iterations=2)
 
 
-def test_ctrl_c_returns_the_best_image_so_far(tmp_path):
+def ctrl_c_at(stop):
+    """A callback that presses Ctrl-C at iteration `stop`."""
     def interrupt(iteration, image, record):
-        if iteration == 3:
+        if iteration == stop:
             raise KeyboardInterrupt
+    return interrupt
 
+
+def test_ctrl_c_returns_the_best_image_so_far(tmp_path):
     with pytest.warns(UserWarning, match="Interrupted after 3 iterations"):
-        image, history = style_transfer(CONTENT, STYLE, tmp_path / "o.png", callback=interrupt,
-                                        **TINY)
+        image, history = style_transfer(CONTENT, STYLE, tmp_path / "o.png",
+                                        callback=ctrl_c_at(3), **TINY)
     assert len(history) == 3 and image.shape == (32, 48, 3)
     assert (tmp_path / "o.png").exists()
 
 
 def test_ctrl_c_at_a_coarse_scale_stops_and_returns_a_full_size_image(tmp_path):
-    def interrupt(iteration, image, record):
-        if iteration == 2:
-            raise KeyboardInterrupt
-
     with pytest.warns(UserWarning, match="Interrupted"):
-        image, history = style_transfer(CONTENT, STYLE, tmp_path / "o.png", callback=interrupt,
-                                        scales=(0.5, 1.0), max_size=48, iterations=6,
-                                        progress=False)
+        image, history = style_transfer(CONTENT, STYLE, tmp_path / "o.png",
+                                        callback=ctrl_c_at(2), scales=(0.5, 1.0), max_size=48,
+                                        iterations=6, progress=False)
     assert [record["scale"] for record in history] == [0.5, 0.5]
     assert image.shape == (32, 48, 3)
