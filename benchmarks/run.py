@@ -24,10 +24,9 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 from scipy.optimize import fmin_l_bfgs_b  # noqa: E402
 
-from nst_utils import style_transfer  # noqa: E402
+from nst_utils import style_transfer  # noqa: E402  (first: it quietens TensorFlow)
 from nst_utils.images import (VGG_MEAN_BGR, deprocess_image, load_image,  # noqa: E402
                               preprocess_image, save_image)
 from nst_utils.losses import (feature_reconstruction_loss, style_reconstruction_loss,  # noqa: E402
@@ -37,6 +36,7 @@ from nst_utils.memory import (activations_per_pixel, predict_peak_bytes,  # noqa
 from nst_utils.models import build_vgg  # noqa: E402
 from nst_utils.optimize import Evaluator  # noqa: E402
 from nst_utils.transfer import IMAGES_DIR, STYLE_LAYERS, weighted_transfer_loss  # noqa: E402
+import tensorflow as tf  # noqa: E402,I001
 
 CONTENT_LAYER = "block4_conv2"
 LAYERS = [CONTENT_LAYER, *STYLE_LAYERS]
@@ -353,7 +353,8 @@ def report(args, out, content, style, results):
     reference = results[names[0]][0]
     target, reference_time = min(p[2] for p in reference), reference[-1][0]
     budget = min(args.budget, reference_time)
-    lines = [f"{content.shape[1]}x{content.shape[0]} px. Target: recipe 1's final loss {target:.4g}, reached after {reference_time:.0f} s. "
+    lines = [f"{content.shape[1]}x{content.shape[0]} px. Target: recipe 1's final loss "
+             f"{target:.4g}, reached after {reference_time:.0f} s. "
              f"Budget for the last column: {budget:.0f} s.", "",
              f"| recipe | time to target | evaluations to target | speed-up | best loss within "
              f"{budget:.0f} s |", "| --- | --- | --- | --- | --- |"]
@@ -370,7 +371,7 @@ def report(args, out, content, style, results):
     print(table)
     (out / "table.md").write_text(table + "\n")
     (out / "curves.json").write_text(json.dumps({n: results[n][0] for n in names}))
-    plot(out, names, results, target, height, width)
+    plot(out, names, results, target, *content.shape[:2])
 
 
 def plot(out, names, results, target, height, width):
