@@ -23,22 +23,29 @@ def gram_matrix(x):
     return ops.matmul(ops.transpose(features), features)
 
 
-def normalized_gram(x):
+def normalized_gram(x, mask=None):
     """The Gram matrix divided by the number of positions H*W of the feature map.
 
     Dividing by each map's own area lets a style image of any size be compared with the
     generated image, and keeps the numbers small in float32.
+
+    With a `mask` of shape (H, W, 1) in [0, 1] (spatial control, see `nst_utils.regions`), the
+    features are weighted by it first and the area is the mask's sum: positions where the mask
+    is 0 do not count, and the result stays comparable with a whole style image's.
     """
-    area = ops.cast(ops.shape(x)[0] * ops.shape(x)[1], x.dtype)
-    return gram_matrix(x) / area
+    if mask is None:
+        return gram_matrix(x) / ops.cast(ops.shape(x)[0] * ops.shape(x)[1], x.dtype)
+    mask = ops.cast(mask, x.dtype)
+    return gram_matrix(x * mask) / ops.maximum(ops.sum(mask), 1e-8)
 
 
-def style_loss_to_target(target_gram, output):
+def style_loss_to_target(target_gram, output, mask=None):
     """Style loss of feature map `output` against a precomputed `normalized_gram` target.
 
-    Used during optimisation, where the style image's Gram matrices never change.
+    Used during optimisation, where the style image's Gram matrices never change. With a `mask`,
+    only the masked region of `output` is compared (see `normalized_gram`).
     """
-    return 0.25 * ops.sum(ops.square(target_gram - normalized_gram(output)))
+    return 0.25 * ops.sum(ops.square(target_gram - normalized_gram(output, mask)))
 
 
 def style_reconstruction_loss(base, output):

@@ -11,12 +11,10 @@ compared with its own style.
 import os
 
 import numpy as np
-from keras import ops
 from PIL import Image
 
 from .errors import NSTError
 from .images import load_image
-from .losses import gram_matrix
 
 #: A mask drawn for another image is refused when its aspect ratio differs by more than this.
 MAX_ASPECT_CHANGE = 0.05
@@ -96,24 +94,3 @@ def layer_masks(mask, layers):
     height, width = mask.shape
     return {layer: resize_mask(mask, layer_dims(height, width, layer))[:, :, None]
             for layer in layers}
-
-
-def masked_gram(x, mask):
-    """The Gram matrix of feature map x (H, W, C) over a region, divided by the region's area.
-
-    `mask` is (H, W, 1) in [0, 1]. The features are weighted by the mask, so positions where it
-    is 0 do not count; dividing by the mask's sum (rather than H*W) makes the result comparable
-    with `losses.normalized_gram` of a whole style image, whatever the region's size.
-    """
-    mask = ops.cast(mask, x.dtype)
-    area = ops.maximum(ops.sum(mask), 1e-8)
-    return gram_matrix(x * mask) / area
-
-
-def masked_style_loss(target_gram, output, mask):
-    """Style loss of feature map `output` inside a region against a `normalized_gram` target.
-
-    The region analogue of `losses.style_loss_to_target`: 1/4 of the squared Frobenius distance
-    between the target and the region's `masked_gram`.
-    """
-    return 0.25 * ops.sum(ops.square(target_gram - masked_gram(output, mask)))

@@ -14,7 +14,7 @@ from .losses import (feature_reconstruction_loss, normalized_gram, style_loss_to
 from .memory import check_memory
 from .models import build_vgg
 from .optimize import Evaluator, minimize
-from .regions import layer_masks, load_masks, masked_style_loss
+from .regions import layer_masks, load_masks
 
 STYLE_LAYERS = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -276,16 +276,14 @@ def weighted_transfer_loss(extractor, content_batch, style_batch, content_layer,
         style_features = extractor(batch)
         styles.append(([normalized_gram(style_features[layer][0]) for layer in style_layers],
                        [share * weight / len(style_layers) for weight in style_weights],
-                       None if mask is None else layer_masks(mask, style_layers)))
+                       {} if mask is None else layer_masks(mask, style_layers)))
 
     def style_loss(features):
         total = 0.0
         for targets, weights, region in styles:
             for target, weight, layer in zip(targets, weights, style_layers):
-                total += weight * (style_loss_to_target(target, features[layer][0])
-                                   if region is None
-                                   else masked_style_loss(target, features[layer][0],
-                                                          region[layer]))
+                total += weight * style_loss_to_target(target, features[layer][0],
+                                                       region.get(layer))
         return total
 
     def loss(image):

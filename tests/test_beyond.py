@@ -11,9 +11,8 @@ from nst_utils.cli import main
 from nst_utils.color import (RGB_TO_YIQ, luminance_image, match_color_histogram,
                              recombine_luminance, rgb_to_yiq)
 from nst_utils.images import load_image
-from nst_utils.losses import normalized_gram
-from nst_utils.regions import (layer_dims, layer_masks, load_mask, load_masks, masked_gram,
-                               masked_style_loss)
+from nst_utils.losses import normalized_gram, style_loss_to_target
+from nst_utils.regions import layer_dims, layer_masks, load_mask, load_masks
 from nst_utils.transfer import (IMAGES_DIR, STYLE_LAYERS, adaptive_loss, initial_image,
                                 preprocess_image, starting_image, style_image,
                                 weighted_transfer_loss)
@@ -75,10 +74,10 @@ def test_masked_gram_ignores_features_outside_the_mask():
     mask[:3] = 1.0
     changed = features.copy()
     changed[3:] = rng.normal(size=(3, 8, 4)) * 10
-    np.testing.assert_allclose(masked_gram(features, mask), masked_gram(changed, mask),
+    np.testing.assert_allclose(normalized_gram(features, mask), normalized_gram(changed, mask),
                                rtol=1e-6)
     # normalised by the region's area: the same as the whole-map Gram of the region alone
-    np.testing.assert_allclose(masked_gram(features, mask), normalized_gram(features[:3]),
+    np.testing.assert_allclose(normalized_gram(features, mask), normalized_gram(features[:3]),
                                rtol=1e-5)
 
 
@@ -90,8 +89,8 @@ def test_each_region_term_only_sees_its_own_region():
     targets = [normalized_gram(rng.normal(size=(5, 5, 4)).astype(np.float32)) for _ in range(2)]
 
     def terms(x):
-        return [float(masked_style_loss(targets[0], x, sky)),
-                float(masked_style_loss(targets[1], x, ground))]
+        return [float(style_loss_to_target(targets[0], x, sky)),
+                float(style_loss_to_target(targets[1], x, ground))]
 
     new_ground, new_sky = features.copy(), features.copy()
     new_ground[4:] += 5.0
