@@ -12,6 +12,7 @@ Two ways, both pure NumPy on RGB images (H, W, 3) in 0-255:
 import numpy as np
 
 from .errors import NSTError
+from .images import to_uint8
 
 #: RGB -> YIQ (NTSC 1953); the rows give Y, I and Q.
 RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114],
@@ -66,7 +67,7 @@ def recombine_luminance(result, content):
     high = np.min(255.0 - chroma, axis=2)                  # Y + chroma <= 255 for every channel
     luma = np.clip(result_yiq[:, :, 0], low, np.maximum(low, high))
     rgb = yiq_to_rgb(np.concatenate([luma[:, :, None], content_yiq[:, :, 1:]], axis=2))
-    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    return to_uint8(rgb)
 
 
 def match_color_histogram(style, content, eps=1e-5):

@@ -8,7 +8,7 @@ import itertools
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .images import deprocess_image
+from .images import deprocess_image, to_uint8
 
 _PREVIEWS_SHOWN = set()
 _PREVIEW_IDS = itertools.count(1)
@@ -23,9 +23,7 @@ def as_uint8(image):
     image = np.asarray(image)
     if image.ndim == 4:
         return deprocess_image(image, image.shape[1], image.shape[2])
-    if image.dtype != np.uint8:
-        image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
-    return image
+    return to_uint8(image)
 
 
 def show_images(images, titles=None, ncols=None, size=3.0, suptitle=None, row_labels=None):

@@ -110,7 +110,15 @@ def deprocess_image(x, height, width):
     preprocess followed by deprocess gives back the original uint8 image exactly.
     """
     image = np.asarray(x, dtype=np.float32).reshape((height, width, 3)) + VGG_MEAN_BGR
-    return np.clip(np.rint(image[:, :, ::-1]), 0, 255).astype(np.uint8)
+    return to_uint8(image[:, :, ::-1])
+
+
+def to_uint8(image):
+    """An image in 0-255 as uint8: rounded (not truncated) and clipped; uint8 passes unchanged."""
+    image = np.asarray(image)
+    if image.dtype == np.uint8:
+        return image
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
 def resize(image, dims):
@@ -129,9 +137,7 @@ def save_image(path, img, overwrite=False):
     Returns the path written.
     """
     path = Path(path)
-    image = np.asarray(img)
-    if image.dtype != np.uint8:
-        image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    image = to_uint8(img)
     image_format = Image.registered_extensions().get(path.suffix.lower())
     if image_format is None:
         raise NSTError(f"Cannot tell the image format from '{path.name}': use a name ending in "
