@@ -1,0 +1,158 @@
+"""Probing: run a student's function or class on given inputs and keep what it returns.
+
+This is the half of a check that runs the student's code, so it is the only half that runs inside
+the grader's sandbox. A probe returns raw outputs, one per case: a NumPy array, `True` (done), a
+list of dictionary keys, or a `Failure` saying what the student's code raised. It judges nothing:
+`nst_utils.judging` compares the outputs with reference values, outside the sandbox.
+"""
+
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+#: Arguments of `weighted_transfer_loss` in its checks, for the stand-in network below.
+WEIGHTED_ARGS = dict(content_layer="high", style_layers=["low", "high"], content_weight=2.0,
+                     style_weights=(3.0, 5.0), tv_weight=0.25)
+
+
+class Failure(str):
+    """What went wrong in one case, in words (a raised exception, or no value to check)."""
+
+
+def stand_in_extractor(batch):
+    """A feature extractor with two "layers", cheap enough to check the total loss exactly."""
+    return {"low": 0.5 * batch, "high": ops.square(batch[:, ::2, ::2, :]) * 0.1}
+
+
+def attempt(run):
+    """`run()`, or a `Failure` describing the exception it raised (a student's bug)."""
+    try:
+        return run()
+    except NotImplementedError:
+        return Failure("not implemented yet (it raises NotImplementedError)")
+    except Exception as error:  # a student's bug is reported, never raised
+        first = (str(error).splitlines() or [""])[0]
+        return Failure(f"raised {type(error).__name__}: {first[:200]}")
+
+
+def as_array(value, convert=True):
+    """A returned value as a NumPy array of numbers, keeping its dtype if it is numeric.
+
+    With `convert`, tensors of any Keras backend are converted first; without, only what
+    `np.asarray` accepts (where the exercise asks for a NumPy array).
+    """
+    array = np.asarray(ops.convert_to_numpy(value) if convert else value)
+    return array if array.dtype.kind in "biuf" else array.astype(np.float64)
+
+
+def _call(fn, *args):
+    return attempt(lambda: as_array(fn(*args)))
+
+
+def _tensor(array):
+    return ops.convert_to_tensor(array)
+
+
+def feature_reconstruction_loss(fn, inputs):
+    base, output = _tensor(inputs["base"]), _tensor(inputs["output"])
+    return {"random": _call(fn, base, output), "identical": _call(fn, base, base)}
+
+
+def gram_matrix(fn, inputs):
+    return {key: _call(fn, _tensor(x)) for key, x in inputs.items()}
+
+
+def style_reconstruction_loss(fn, inputs):
+    base, output, smaller = (_tensor(inputs[key]) for key in ("base", "output", "smaller"))
+    return {"random": _call(fn, base, output), "sizes_differ": _call(fn, base, smaller),
+            "identical": _call(fn, base, base)}
+
+
+def total_variation_loss(fn, inputs):
+    return {"random": _call(fn, _tensor(inputs["x"])), "flat": _call(fn, _tensor(inputs["flat"]))}
+
+
+def preprocess_image(fn, inputs):
+    return {"random": _call(fn, inputs["image"].copy())}
+
+
+def deprocess_image(fn, inputs):
+    height, width = inputs["image"].shape[:2]
+    return {"round_trip": attempt(lambda: as_array(fn(inputs["batch"].copy(), height, width),
+                                                   convert=False)),
+            "too_bright": attempt(lambda: as_array(fn(inputs["too_bright"].copy(), 2, 2),
+                                                   convert=False))}
+
+
+def evaluator(evaluator_class, inputs):
+    """Build an Evaluator on a loss that counts its own runs, then evaluate it at three points."""
+    target, start, other = inputs["target"], inputs["start"], inputs["other"]
+    calls = tf.Variable(0, dtype=tf.int64)
+
+    def loss_fn(image):  # counts its own runs, also inside a tf.function
+        calls.assign_add(1)
+        return {"a": ops.sum(ops.square(image - target)), "b": 0.5 * ops.sum(ops.square(image))}
+
+    state = {}
+
+    def build():
+        state["evaluator"] = evaluator_class(loss_fn, start.shape)
+        return True
+
+    def one_evaluation():
+        before = int(calls.numpy())
+        state["evaluator"].loss(other.ravel().astype(np.float64))
+        state["evaluator"].grads(other.ravel().astype(np.float64))
+        return np.asarray(int(calls.numpy()) - before)
+
+    def fresh_point():
+        x = (other + 1).ravel().astype(np.float64)
+        loss = as_array(state["evaluator"].loss(x))
+        return loss, as_array(state["evaluator"].grads(x), convert=False)
+
+    raw = {"build": attempt(build)}
+    if "evaluator" not in state:
+        missing = Failure("the Evaluator could not be built")
+        return {**raw, "loss": missing, "grads": missing, "runs": missing,
+                "fresh_loss": missing, "fresh_grads": missing}
+    raw["loss"] = _call(state["evaluator"].loss, start.ravel().astype(np.float64))
+    raw["grads"] = attempt(lambda: as_array(state["evaluator"].grads(
+        start.ravel().astype(np.float64)), convert=False))
+    raw["runs"] = attempt(one_evaluation)
+    fresh = attempt(fresh_point)
+    raw["fresh_loss"], raw["fresh_grads"] = (fresh, fresh) if isinstance(fresh, Failure) else fresh
+    return raw
+
+
+def weighted_transfer_loss(fn, inputs):
+    """Build the student's loss on the stand-in network and evaluate it at one image."""
+    content, style, image = inputs["content"], inputs["style"], inputs["image"]
+    terms = attempt(lambda: fn(stand_in_extractor, content, style, **WEIGHTED_ARGS)(
+        _tensor(image)))
+    if isinstance(terms, Failure):
+        missing = Failure("no value to check")
+        return {"keys": terms, "content": missing, "style": missing, "tv": missing}
+    if not isinstance(terms, dict):
+        terms = {}
+    raw = {"keys": [str(key)[:40] for key in list(terms)[:10]]}
+    for term in ("content", "style", "tv"):
+        raw[term] = (attempt(lambda term=term: as_array(terms[term])) if term in terms
+                     else Failure("no value to check"))
+    return raw
+
+
+#: Each exercise's probe, keyed by the name of the function or class students write.
+PROBES = {"feature_reconstruction_loss": feature_reconstruction_loss,
+          "preprocess_image": preprocess_image, "deprocess_image": deprocess_image,
+          "gram_matrix": gram_matrix, "style_reconstruction_loss": style_reconstruction_loss,
+          "total_variation_loss": total_variation_loss, "Evaluator": evaluator,
+          "weighted_transfer_loss": weighted_transfer_loss}
+
+#: The keys of each probe's raw outputs: a reply with other keys is malformed.
+OUTPUT_KEYS = {"feature_reconstruction_loss": {"random", "identical"},
+               "preprocess_image": {"random"}, "deprocess_image": {"round_trip", "too_bright"},
+               "gram_matrix": {"x0", "x1"},
+               "style_reconstruction_loss": {"random", "sizes_differ", "identical"},
+               "total_variation_loss": {"random", "flat"},
+               "Evaluator": {"build", "loss", "grads", "runs", "fresh_loss", "fresh_grads"},
+               "weighted_transfer_loss": {"keys", "content", "style", "tv"}}
