@@ -106,13 +106,23 @@ def _parser():
 
     grade = commands.add_parser(
         "grade", help="grade submitted notebooks into a CSV gradebook",
-        description="Run each submission's exercise cells in a fresh kernel, in a temporary "
-                    "folder, then the hidden checks; write one CSV row per submission.")
+        description="Run each submission's exercise cells in its own OS sandbox (no network, "
+                    "no files of yours, resource limits), probe its functions on fresh random "
+                    "inputs, judge the results outside the sandbox, and write one CSV row per "
+                    "submission as soon as it is graded.")
     grade.add_argument("submissions", nargs="+", help="submitted .ipynb files")
     grade.add_argument("--out", default="grades.csv", help="gradebook (default: grades.csv)")
+    grade.add_argument("--assignment", help="grade every submission as this solution notebook "
+                                            "(its name without .ipynb); default: the one whose "
+                                            "exercises the submission defines")
     grade.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell")
     grade.add_argument("--total-timeout", type=int, default=300,
                        help="seconds per submission")
+    grade.add_argument("--jobs", type=int, default=1,
+                       help="submissions graded in parallel (default: 1)")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run submissions without the OS sandbox (only for code you trust; "
+                            "recorded in the gradebook)")
     grade.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     grade.set_defaults(run=_grade)
     return parser
@@ -181,14 +191,23 @@ def _assign(args):
 
 
 def _grade(args):
-    from .grading import grade, write_gradebook
+    from .grading import Gradebook, Options, grade
 
-    if Path(args.out).exists() and not args.overwrite:
-        raise NSTError(f"'{args.out}' already exists; choose another --out or pass --overwrite.")
-    rows = grade(args.submissions, args.cell_timeout, args.total_timeout)
-    for row in rows:
-        print(f"{row['submission']}: {row['total']}/{row['max']}")
-    print(f"wrote {write_gradebook(rows, args.out, overwrite=args.overwrite)}")
+    for name in ("cell_timeout", "total_timeout", "jobs"):
+        if getattr(args, name) < 1:
+            raise NSTError(f"--{name.replace('_', '-')} must be at least 1, got "
+                           f"{getattr(args, name)}.")
+    gradebook = Gradebook(args.out, len(args.submissions), overwrite=args.overwrite)
+
+    def on_row(index, row):
+        gradebook.add(index, row)
+        print(f"{row['submission']}: {row['total']}/{row['max']}", flush=True)
+
+    grade(args.submissions, Options(args.cell_timeout, args.total_timeout, not args.no_sandbox,
+                                    args.assignment), args.jobs, on_row)
+    if gradebook.path != Path(args.out):
+        print(f"'{args.out}' was replaced by another program while grading; it was left alone.")
+    print(f"wrote {gradebook.path}")
 
 
 if __name__ == "__main__":

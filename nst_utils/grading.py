@@ -8,30 +8,36 @@ functions or classes in `nst_utils.checks.CHECKS`, with its solution between nbg
         ...
         ### END SOLUTION
 
-`make_student_version` replaces what lies between the markers by ``raise NotImplementedError()``
-and records in the notebook's metadata which exercises it holds. `grade` runs each submission's
-import statements and exercise cells in a fresh kernel (nbclient), in a temporary folder, with per-cell and
-total time limits, and then runs the hidden checks against the functions the submission defined.
-The long demonstrations of the notebooks are not re-run: grading takes seconds per notebook.
+`make_student_version` replaces what lies between the markers by ``raise NotImplementedError()``.
+`grade` takes each submission's exercise list from the solution notebooks (never from the
+submission), checks the submitted syntax trees (`nst_utils.rules`), runs the import statements and
+exercise cells in an OS sandbox (`nst_utils.sandbox`) and there probes the student's functions on
+inputs drawn afresh (`nst_utils.cases`, `nst_utils.probes`); then it judges the raw outputs here,
+outside the sandbox (`nst_utils.judging`). The long demonstrations of the notebooks are not re-run.
 """
 
 import ast
 import copy
 import csv
 import io
-import json
 import os
 import re
 import secrets
-import tempfile
-import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from threading import Lock
 
 import nbformat
 
-from .checks import CHECKS, POINTS
+from . import rules, sandbox
+from .cases import CASES
+from .checks import CHECKS, POINTS, result_of
 from .errors import NSTError
 from .files import atomic_write
+from .judging import NO_LOOPS, judge
+from .probes import OUTPUT_KEYS
+from .wire import Malformed, clean_text, decode_value, encode_array
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -64,7 +70,7 @@ def make_student_version(notebook):
     """A copy of a solution notebook with every solution removed and all outputs cleared.
 
     The notebook's metadata (``nst``: assignment name and exercises, see `exercise_metadata`)
-    is kept, so the grader knows what a submission should contain.
+    is kept for the students' tools; the grader never trusts what a submission's metadata says.
     """
     student = copy.deepcopy(notebook)
     student.metadata.pop("widgets", None)  # progress-bar state of the instructor's run
@@ -85,7 +91,7 @@ def make_student_version(notebook):
 
 
 def exercise_metadata(notebook, assignment):
-    """What `grade` needs to know of an assignment: its name and its exercises' points."""
+    """An assignment's name and its exercises' points, as recorded in its notebooks."""
     return {"assignment": assignment,
             "exercises": {name: POINTS[name] for name in exercises_in(notebook)}}
 
@@ -124,25 +130,71 @@ def assign(source_dir=SOURCE_DIR, out_dir=None):
     return written
 
 
-def grade(submissions, cell_timeout=60, total_timeout=300):
-    """Grade notebooks; return one dict per submission (see `write_gradebook`)."""
-    return [grade_one(Path(path), cell_timeout, total_timeout) for path in submissions]
+def assignments(source_dir=SOURCE_DIR):
+    """{assignment name: its exercises} from the instructor's solution notebooks."""
+    found = {}
+    for path in sorted(Path(source_dir).glob("*.ipynb")):
+        exercises = list(exercises_in(nbformat.read(path, as_version=4)))
+        if exercises:
+            found[path.stem] = exercises
+    return found
 
 
-def grade_one(path, cell_timeout=60, total_timeout=300):
-    """Run one submission's exercise cells in a fresh kernel and score them with hidden checks.
+@dataclass
+class Options:
+    """How `grade` runs: time limits in seconds, sandbox or not, and the assignment if fixed."""
 
-    Never raises for a bad submission: an unreadable file, a crash, a timeout or a notebook from
-    another version all end as lost points with a reason.
+    cell_timeout: int = 60
+    total_timeout: int = 300
+    sandbox: bool = True
+    assignment: str = None
+    source_dir: Path = SOURCE_DIR
+
+
+def grade(submissions, options=None, jobs=1, on_row=None):
+    """Grade notebooks, `jobs` at a time; return one row dict per submission, in their order.
+
+    `on_row(index, row)` is called as each row is ready (the gradebook writes it at once). Raises
+    `NSTError` before grading anything if no sandbox can be built (unless options.sandbox is
+    false) or the assignment is unknown.
     """
-    row = {"submission": str(path), "points": {}, "reasons": {}, "total": 0, "max": 0}
+    options = options or Options()
+    known = assignments(options.source_dir)
+    if options.assignment is not None and options.assignment not in known:
+        raise NSTError(f"Unknown --assignment '{options.assignment}'; the solution notebooks in "
+                       f"'{options.source_dir}' define: {', '.join(known) or 'none'}.")
+    if options.sandbox:
+        sandbox.check_available()
+    rows = [None] * len(submissions)
+
+    def one(index):
+        rows[index] = grade_one(Path(submissions[index]), options, known)
+        if on_row:
+            on_row(index, rows[index])
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for future in [pool.submit(one, index) for index in range(len(submissions))]:
+            future.result()
+    return rows
+
+
+def grade_one(path, options, known):
+    """Run one submission's exercise cells in a sandbox and judge what its functions return.
+
+    Never raises for a bad submission: an unreadable file, a crash, a timeout, a malformed reply
+    or a notebook from another version all end as lost points with a reason.
+    """
+    row = {"submission": str(path), "points": {}, "reasons": {}, "total": 0, "max": 0,
+           "sandbox": "yes" if options.sandbox else "NO (--no-sandbox)"}
     try:
+        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            raise ValueError(f"larger than {MAX_NOTEBOOK_BYTES >> 20} MB")
         notebook = nbformat.read(path, as_version=4)
     except Exception as error:  # any unreadable file is a zero, never a crash of the grader
-        row["reasons"]["notebook"] = f"cannot read the notebook: {error}"
+        row["reasons"]["notebook"] = clean_text(f"cannot read the notebook: {error}", 200)
         return row
     found = exercises_in(notebook)
-    expected = _expected_exercises(notebook.metadata.get("nst", {})) or list(found)
+    expected = known.get(options.assignment) or _best_match(found, known)
     if not expected:
         row["reasons"]["notebook"] = "no exercise cells found; is this an nst notebook?"
         return row
@@ -153,92 +205,115 @@ def grade_one(path, cell_timeout=60, total_timeout=300):
             row["reasons"][name] = (f"no cell defines {name} (was the notebook saved from "
                                     "another version?)")
     present = [name for name in expected if name in found]  # the others have their reason
-    results, errors = _run_hidden_checks(notebook, found, present, cell_timeout, total_timeout)
-    for name in expected:
-        if name in row["reasons"]:
-            continue
-        if name in errors and not results.get(name, {}).get("points"):
-            row["reasons"][name] = errors[name]
-        elif name in results:
-            row["points"][name] = results[name]["points"]
-            if results[name]["failures"]:
-                row["reasons"][name] = results[name]["failures"][0]
+    cells = _cells_to_run(notebook, found)
+    broken = rules.violations(cells, present)
+    seeds = {name: secrets.randbits(128) for name in present}  # never leave this process
+    steps = [{"kind": "cell", "source": source, "name": f"<cell {index}>"}
+             for index, source, _ in cells]
+    owners = [names for _, _, names in cells]
+    for name in present:
+        if name not in broken:
+            inputs = CASES[name](seeds[name])
+            steps.append({"kind": "probe", "exercise": name,
+                          "inputs": {key: encode_array(value) for key, value in inputs.items()}})
+            owners.append([name])
+    replies, problems, malformed = sandbox.run_steps(
+        steps, options.cell_timeout, options.total_timeout, options.sandbox)
+    if 0 in problems:  # the preamble, before any of the submission's code
+        malformed = f"not checked: the grader's sandbox did not start ({problems[0]})"
+    try:
+        outcomes = _outcomes(steps, owners, replies, problems) if not malformed else {}
+    except Malformed as error:
+        malformed = f"malformed reply from the sandbox: {error}"
+    for name in present:
+        if malformed:
+            reason = malformed
+        elif name in broken:
+            reason = broken[name]
         else:
-            row["reasons"][name] = "the checks did not run"
+            points, reason = _verdict(name, seeds[name], outcomes.get(name, {}), cells)
+            row["points"][name] = max(0, min(POINTS[name], int(points)))
+        row["reasons"][name] = clean_text(reason) if reason else None
+    row["reasons"] = {name: reason for name, reason in row["reasons"].items() if reason}
     row["total"] = sum(row["points"].values())
     return row
 
 
-def _expected_exercises(metadata):
-    """The exercises of the submission's assignment as it is now, else as it was saved."""
-    source = SOURCE_DIR / f"{metadata.get('assignment', '')}.ipynb"
-    if metadata.get("assignment") and source.is_file():
-        return list(exercises_in(nbformat.read(source, as_version=4)))
-    return [name for name in metadata.get("exercises", {}) if name in CHECKS]
+#: Submissions larger than this are not read.
+MAX_NOTEBOOK_BYTES = 20 << 20
 
 
-def _run_hidden_checks(notebook, found, expected, cell_timeout, total_timeout):
-    """Execute imports, exercise cells and one hidden check cell per exercise.
+def _best_match(found, known):
+    """The exercises of the assignment that shares the most exercises with a submission.
 
-    Returns ({exercise: {"points", "failures"}}, {exercise: reason it could not be checked}).
+    A submission's metadata is never trusted; its cells say which assignment it is.
     """
-    from nbclient import NotebookClient
-    from nbclient.exceptions import DeadKernelError
+    best = max(known.values(), key=lambda exercises: len(set(exercises) & set(found)),
+               default=[])
+    return best if set(best) & set(found) else []
 
-    token = secrets.token_hex(16)  # the submission cannot print a line the grader would trust
-    cells, owners = [nbformat.v4.new_code_cell(_PREAMBLE)], [None]
+
+def _cells_to_run(notebook, found):
+    """[(cell index, source, exercises it defines)]: the preamble, every import statement and the
+    exercise cells (without magics) of a submission, in order."""
+    cells = [(-1, _PREAMBLE, [])]
     for index, cell in enumerate(notebook.cells):
         names = [name for name, at in found.items() if at == index]
         if cell.cell_type != "code":
             continue
         source = _runnable(cell.source) if names else _imports_of(cell.source)
         if source:
-            cells.append(nbformat.v4.new_code_cell(source))
-            owners.append(names[0] if names else None)
-    for name in expected:
-        cells.append(nbformat.v4.new_code_cell(_CHECK_CELL.format(token=token, name=name)))
-        owners.append(name)
-    runner = nbformat.v4.new_notebook(cells=cells)
-    results, errors = {}, {}
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="nst-grade-") as workdir:
-        client = NotebookClient(
-            runner, timeout=cell_timeout, allow_errors=True, kernel_name="python3",
-            # On timeout: interrupt the kernel and move on, even if the code ignores interrupts.
-            interrupt_on_timeout=True,
-            error_on_timeout={"ename": "Timeout", "evalue": "", "traceback": []},
-            resources={"metadata": {"path": workdir}})
-        try:
-            with client.setup_kernel(env={**os.environ, "NST_QUICK": "1", "MPLBACKEND": "Agg"}):
-                for index, cell in enumerate(runner.cells):
-                    remaining = total_timeout - (time.monotonic() - started)
-                    if remaining < 1:
-                        for name in expected:
-                            errors.setdefault(name, f"not checked: the submission used up the "
-                                                    f"total time limit of {total_timeout} s")
-                        break
-                    client.timeout = int(min(cell_timeout, remaining))
-                    cell_started = time.monotonic()
-                    client.execute_cell(cell, index)
-                    owner = owners[index]
-                    error = next((out for out in cell.outputs if out.output_type == "error"),
-                                 None)
-                    if owner is None:
-                        continue
-                    if time.monotonic() - cell_started >= client.timeout:
-                        errors.setdefault(owner, f"timed out after {client.timeout} s")
-                    elif error is not None:
-                        errors.setdefault(owner, f"the cell raised {error.ename}: "
-                                                 f"{error.evalue}"[:300])
-        except DeadKernelError:
-            for name in expected:
-                errors.setdefault(name, "the kernel died while running the submission")
-    for cell in runner.cells:
-        for output in cell.get("outputs", []):
-            for line in output.get("text", "").splitlines():
-                if line.startswith(token):
-                    results.update(json.loads(line[len(token):]))
-    return results, errors
+            cells.append((index, source, names))
+    return cells
+
+
+def _outcomes(steps, owners, replies, problems):
+    """{exercise: {"error": why it could not be checked, "raw": probe outputs or "missing"}}.
+
+    Raises `Malformed` for a reply that does not fit its step.
+    """
+    outcomes = {}
+    for index, step in enumerate(steps):
+        problem, reply = problems.get(index), replies.get(index)
+        if reply is not None and step["kind"] == "cell":
+            problem = _cell_error(reply)
+        elif reply is not None:
+            outcomes.setdefault(step["exercise"], {})["raw"] = _probe_outputs(step, reply)
+        for name in owners[index] if problem else []:
+            outcomes.setdefault(name, {}).setdefault("error", problem)
+    return outcomes
+
+
+def _cell_error(reply):
+    if set(reply) != {"step", "error"} or not (reply["error"] is None
+                                                or isinstance(reply["error"], str)):
+        raise Malformed("a cell's reply needs exactly step and error")
+    return reply["error"] and f"the cell raised {clean_text(reply['error'])}"
+
+
+def _probe_outputs(step, reply):
+    if set(reply) == {"step", "missing"} and reply["missing"] is True:
+        return "missing"
+    raw = reply.get("raw")
+    if set(reply) != {"step", "raw"} or not isinstance(raw, dict) or (
+            set(raw) != OUTPUT_KEYS[step["exercise"]]):
+        raise Malformed(f"the reply for {step['exercise']} does not have its outputs")
+    return {key: decode_value(value) for key, value in raw.items()}
+
+
+def _verdict(name, seed, outcome, cells):
+    """(points, reason) of one exercise from its probe's outputs or the error that stopped it."""
+    raw, error = outcome.get("raw"), outcome.get("error")
+    if raw is None or raw == "missing":
+        return 0, error or (f"{name} is not defined" if raw else "the checks did not run")
+    loop = rules.loop_problem(cells, name) if name in NO_LOOPS else None
+    try:
+        result = result_of(name, judge(name, CASES[name](seed), raw, loop))
+    except Exception:  # noqa: BLE001 - hostile values must cost only this exercise
+        return 0, "malformed reply from the sandbox: outputs the checks cannot compare"
+    if error and not result.points:
+        return 0, error
+    return result.points, result.failures[0] if result.failures else None
 
 
 def _runnable(source):
@@ -265,30 +340,61 @@ import keras
 from keras import ops
 """
 
-_CHECK_CELL = """\
-import importlib as _importlib, json as _json
-import nst_utils.checks as _checks
-_checks = _importlib.reload(_checks)
-if {name!r} in globals():
-    _result = _checks.CHECKS[{name!r}](globals()[{name!r}], hidden=True, verbose=False)
-    _outcome = {{"points": _result.points, "failures": _result.failures}}
-else:
-    _outcome = {{"points": 0, "failures": [{name!r} + " is not defined"]}}
-print({token!r} + _json.dumps({{{name!r}: _outcome}}))
-"""
+class Gradebook:
+    """The CSV gradebook: one row per submission, the whole file rewritten atomically as each row
+    is ready, so a crash loses at most the rows not finished yet.
+
+    The file is the grader's own: if another program puts a file at its path meanwhile, that file
+    is left alone and the gradebook goes on in a new file next to it (`path` says which).
+    """
+
+    def __init__(self, path, count, overwrite=False):
+        self.path = self._requested = Path(path)
+        if self.path.exists() and not overwrite:
+            raise NSTError(f"'{path}' already exists; choose another --out or pass --overwrite.")
+        self.rows, self._overwrite, self._ours, self._lock = [None] * count, overwrite, None, Lock()
+        self._number = 1
+
+    def add(self, index, row):
+        """Record row `index` (in the submissions' order) and rewrite the file."""
+        with self._lock:
+            self.rows[index] = row
+            self._write()
+
+    def _write(self):
+        data = _encoded(_csv([row for row in self.rows if row is not None]))
+        while True:
+            mine = self._ours is not None and _identity(self.path) == self._ours
+            try:
+                atomic_write(self.path, data, overwrite=mine or self._overwrite)
+                break
+            except NSTError:  # a file appeared there that is not ours: never replace it
+                self._number += 1
+                base = self._requested
+                self.path = base.with_name(f"{base.stem}-{self._number}{base.suffix}")
+                self._ours, self._overwrite = None, False
+        self._ours, self._overwrite = _identity(self.path), False
 
 
-def write_gradebook(rows, out_path, overwrite=False):
-    """Write one CSV row per submission: points per exercise, total, max and reasons."""
+def _identity(path):
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _csv(rows):
+    """The gradebook's text: points per exercise, total, max, sandbox and reasons."""
     exercises = [name for name in CHECKS if any(name in row["points"] for row in rows)]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["submission", *exercises, "total", "max", "reasons"])
+    writer.writerow(["submission", *exercises, "total", "max", "sandbox", "reasons"])
     for row in rows:
         reasons = "; ".join(f"{name}: {reason}" for name, reason in row["reasons"].items())
         writer.writerow([row["submission"], *[row["points"].get(name, "") for name in exercises],
-                         row["total"], row["max"], reasons])
-    return atomic_write(out_path, _encoded(buffer.getvalue()), overwrite)
+                         row["total"], row["max"], row["sandbox"], reasons])
+    return buffer.getvalue()
 
 
 def _encoded(text):

@@ -1,0 +1,154 @@
+"""The first code to run inside a grading sandbox: build a minimal root, then drop every right.
+
+`nst_utils.sandbox` starts this file as a script, as process 1 of fresh PID, mount, network, IPC
+and UTS namespaces (and a user namespace when the grader is not root). It uses the standard
+library only and no file of the submission. With its JSON configuration (argv[1]) it:
+
+1. mounts a small tmpfs as the new root and bind-mounts read-only, at their usual paths, only the
+   interpreter, the installed packages, the `nst_utils` package and the system libraries; adds
+   `/dev/null`, `/dev/zero`, `/dev/urandom`, a fresh `/proc`, and empty size-capped tmpfs `/tmp`
+   and home; then makes the root read-only and switches to it (pivot_root), unmounting the rest;
+2. sets the resource limits, drops every capability, sets no_new_privs, and (when it is real
+   root) becomes an unprivileged user id, so that the process limit applies;
+3. replaces the environment with the configuration's, and runs `nst_utils.worker`.
+
+Without ``"namespaces"`` it only does steps 2 (limits) and 3: the instructor's `--no-sandbox`.
+"""
+
+import ctypes
+import json
+import os
+import resource
+import runpy
+import signal
+import sys
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
+MNT_DETACH = 2
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
+DEVICES = ("null", "zero", "urandom", "random")
+RESULT_FD = 3
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result, what):
+    if result != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"{what}: {os.strerror(error)}")
+
+
+def _mount(source, target, fstype, flags, data=None):
+    _check(_libc.mount(_bytes(source), _bytes(target), _bytes(fstype), ctypes.c_ulong(flags),
+                       _bytes(data)), f"mount {target}")
+
+
+def _bytes(text):
+    return None if text is None else os.fsencode(text)
+
+
+def _locked_flags(path):
+    """The flags of the mount holding `path` that a remount inside a user namespace must keep."""
+    flags = os.statvfs(path).f_flag
+    pairs = [(os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
+             (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME),
+             (os.ST_RELATIME, MS_RELATIME)]
+    return sum(mount_flag for stat_flag, mount_flag in pairs if flags & stat_flag)
+
+
+def _bind_read_only(source, root, extra=MS_NOSUID | MS_NODEV):
+    """Bind-mount `source` at the same path under `root`, read-only."""
+    target = root + source
+    if os.path.isdir(source):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, "a").close()
+    _mount(source, target, None, MS_BIND | MS_REC)
+    _mount(None, target, None,
+           MS_BIND | MS_REMOUNT | MS_RDONLY | extra | _locked_flags(source))
+
+
+def build_root(config):
+    """Steps 1 of the module docstring: a read-only minimal root, entered with pivot_root."""
+    root, home = config["root"], config["home"]
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing below propagates to the host
+    _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+    for path in config["read_only"]:
+        if os.path.islink(path):  # /bin -> usr/bin on merged-/usr systems
+            os.makedirs(os.path.dirname(root + path), exist_ok=True)
+            os.symlink(os.readlink(path), root + path)
+        elif os.path.exists(path):
+            _bind_read_only(path, root)
+    for device in DEVICES:
+        _bind_read_only(f"/dev/{device}", root, extra=MS_NOSUID)
+    os.symlink("/proc/self/fd", root + "/dev/fd")
+    os.makedirs(root + "/proc")
+    _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    size = config["tmpfs_size"]
+    os.makedirs(root + "/tmp")
+    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
+    os.makedirs(root + home)
+    _mount("tmpfs", root + home, "tmpfs", MS_NOSUID | MS_NODEV,
+           f"size={size},mode=700,uid={config['uid']},gid={config['gid']}")
+    _mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    os.chdir(root)
+    _check(_libc.syscall(SYS_PIVOT_ROOT[os.uname().machine], b".", b"."), "pivot_root")
+    _check(_libc.umount2(b".", MNT_DETACH), "unmount the old root")  # the host's files are gone
+    os.chdir(home)
+
+
+def drop_rights(config):
+    """Step 2: resource limits, no capabilities, no_new_privs, an unprivileged user id."""
+    for name, value in config["limits"].items():
+        resource.setrlimit(getattr(resource, name), (value, value))
+    if config["namespaces"]:
+        for capability in range(64):
+            if _libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+                break  # past the last capability this kernel knows
+        _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    if os.getuid() == 0 and config["uid"] != 0:
+        os.setgroups([])
+        os.setresgid(config["gid"], config["gid"], config["gid"])
+        os.setresuid(config["uid"], config["uid"], config["uid"])  # clears every capability
+    else:
+        _drop_capabilities()
+    # A change of user id clears the parent-death signal that `unshare --kill-child` set.
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+def _drop_capabilities():
+    """Empty the effective, permitted and inheritable capability sets (capset, version 3)."""
+    data = (ctypes.c_uint32 * 6)()
+    _check(_libc.capset(ctypes.byref(_CapHeader(0x20080522, 0)), data), "drop capabilities")
+
+
+def main():
+    config = json.loads(sys.argv[1])
+    if config["result_fd"] not in (None, RESULT_FD):  # the worker answers on descriptor 3
+        os.dup2(config["result_fd"], RESULT_FD)
+        os.close(config["result_fd"])
+    if config["namespaces"]:
+        build_root(config)
+    else:
+        os.chdir(config["home"])
+    drop_rights(config)
+    if config.get("check_only"):
+        return  # `nst grade` checking that a sandbox can be built
+    os.environ.clear()
+    os.environ.update(config["env"])
+    sys.argv = ["nst_utils.worker"]
+    runpy.run_module("nst_utils.worker", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,292 @@
+"""Running a submission's code where it cannot touch anything else: the grader's OS sandbox.
+
+One sandbox per run of a submission: util-linux `unshare` gives it its own mount, PID, network,
+IPC and UTS namespaces (and a user namespace when the grader is not root), and `nst_utils.jail`
+builds inside them a read-only root holding only the interpreter, the installed packages and the
+`nst_utils` package, with an empty home and /tmp, resource limits and no rights (see its
+docstring). The grader writes the request on the sandbox's standard input and reads its replies,
+one JSON line per step, from a pipe of their own; what the submission prints is counted and
+discarded. When a run ends, times out or misbehaves, its PID namespace is killed, which kills
+every process the submission started. Nothing here judges anything.
+"""
+
+import itertools
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .errors import NSTError
+from .wire import Malformed, parse_line
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+JAIL = PACKAGE_DIR / "jail.py"
+#: Resource limits of every process in a sandbox (setrlimit names and values).
+LIMITS = {"RLIMIT_AS": 3 << 30, "RLIMIT_NPROC": 64, "RLIMIT_FSIZE": 32 << 20,
+          "RLIMIT_NOFILE": 256, "RLIMIT_CORE": 0}
+#: Size of each of the sandbox's two writable tmpfs folders, /tmp and its home.
+TMPFS_SIZE = "64m"
+HOME = "/home/student"
+#: Bytes the submission may print in a run (more ends the run), and reply sizes.
+OUTPUT_LIMIT = 1 << 20
+MAX_REPLY_LINE, MAX_REPLY = 4 << 20, 16 << 20
+#: Seconds a sandbox has to start (interpreter and TensorFlow) before its first step.
+STARTUP_TIMEOUT = 120
+#: The environment inside, and nothing else: single-threaded numerics keep within RLIMIT_NPROC.
+ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": HOME, "TMPDIR": "/tmp",
+       "LANG": "C.UTF-8", "TF_CPP_MIN_LOG_LEVEL": "2", "TF_NUM_INTRAOP_THREADS": "1",
+       "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+       "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "NST_QUICK": "1",
+       "KERAS_BACKEND": "tensorflow"}
+NAMESPACES = ["--mount", "--pid", "--net", "--ipc", "--uts", "--fork", "--kill-child"]
+HOW_TO_ENABLE = ("enable unprivileged user namespaces (`sudo sysctl -w "
+                 "kernel.unprivileged_userns_clone=1`, or on Ubuntu 24.04 `sudo sysctl -w "
+                 "kernel.apparmor_restrict_unprivileged_userns=0`) or run the grader as root; or "
+                 "pass --no-sandbox to grade without one (only for submissions you trust)")
+
+_uids = itertools.count()
+
+
+class Timeout(Exception):
+    """A step did not reply in time."""
+
+
+class Ended(Exception):
+    """The sandbox's process ended before replying."""
+
+
+class Flooded(Exception):
+    """The submission printed more than `OUTPUT_LIMIT` bytes."""
+
+
+class BadReply(Exception):
+    """The reply pipe carried something that is not a line of the format (too long, too much)."""
+
+
+def read_only_paths():
+    """What the sandbox sees of the host, read-only: system libraries, Python, nst_utils."""
+    paths = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+             "/etc/ld.so.cache", sys.prefix, sys.base_prefix, sys.exec_prefix,
+             sys.base_exec_prefix, str(PACKAGE_DIR)}
+    return sorted(path for path in paths
+                  if not any(path.startswith(other + "/") for other in paths))
+
+
+def _sandbox_id():
+    """A user and group id of nobody on this machine, one per sandbox so process limits do not
+    add up across parallel sandboxes; used when the grader is root."""
+    return 2_000_000_000 + (os.getpid() % 10_000_000) * 16 + next(_uids) % 16
+
+
+def _config(namespaces, home, cpu_seconds, result_fd=None):
+    uid = _sandbox_id() if os.getuid() == 0 else 0
+    return {"namespaces": namespaces, "root": None, "home": HOME if namespaces else home,
+            "result_fd": result_fd,
+            "read_only": read_only_paths(), "uid": uid, "gid": uid, "tmpfs_size": TMPFS_SIZE,
+            "limits": {**LIMITS, "RLIMIT_CPU": int(cpu_seconds)}, "env": ENV}
+
+
+def _command(config):
+    python = [sys.executable, "-I", "-X", "utf8", str(JAIL), json.dumps(config)]
+    if not config["namespaces"]:
+        return python
+    user = [] if os.getuid() == 0 else ["--user", "--map-root-user"]
+    return [shutil.which("setpriv") or "setpriv", "--pdeathsig", "KILL",
+            shutil.which("unshare") or "unshare", *user, *NAMESPACES, *python]
+
+
+def check_available():
+    """Raise `NSTError` (one line: what is missing, how to enable it) if no sandbox can be built."""
+    for tool in ("unshare", "setpriv"):
+        if shutil.which(tool) is None:
+            raise NSTError(f"Cannot build a sandbox for the submissions: util-linux `{tool}` is "
+                           f"not installed; install util-linux, {HOW_TO_ENABLE}.")
+    with tempfile.TemporaryDirectory(prefix="nst-sandbox-") as root:
+        config = {**_config(True, None, 10), "root": root, "check_only": True}
+        try:
+            done = subprocess.run(_command(config), capture_output=True, timeout=60,
+                                  env=ENV, start_new_session=True)
+        except subprocess.TimeoutExpired:
+            raise NSTError("Cannot build a sandbox for the submissions: a test sandbox did not "
+                           "start within 60 s.") from None
+    if done.returncode != 0:
+        lines = done.stderr.decode(errors="replace").strip().splitlines() or ["no message"]
+        raise NSTError(f"Cannot build a sandbox for the submissions ({lines[-1][:200]}); "
+                       f"{HOW_TO_ENABLE}.")
+
+
+class Session:
+    """One running sandbox: send the request, then read replies step by step. Use with `with`,
+    which kills the sandbox (and every process in it) on the way out."""
+
+    def __init__(self, request, namespaces=True, cpu_seconds=600):
+        self._dirs = [tempfile.mkdtemp(prefix="nst-sandbox-")]
+        read_end, write_end = os.pipe()
+        config = _config(namespaces, self._dirs[0], cpu_seconds, write_end)
+        if namespaces:
+            config["root"] = self._dirs[0]  # an empty mount point, only mounted over inside
+        self._proc = subprocess.Popen(
+            _command(config), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, pass_fds=(write_end,), env=ENV, start_new_session=True,
+            cwd=self._dirs[0])
+        os.close(write_end)
+        self._replies, self._buffer, self._printed, self._received = read_end, b"", 0, 0
+        self._selector = selectors.DefaultSelector()
+        for fd in (read_end, self._proc.stdout.fileno()):
+            os.set_blocking(fd, False)
+            self._selector.register(fd, selectors.EVENT_READ)
+        try:
+            self._proc.stdin.write(json.dumps(request).encode("utf-8"))
+            self._proc.stdin.close()
+        except OSError:
+            pass  # it died already: the first read says so
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+
+    def read_reply(self, timeout):
+        """The next reply line (bytes), or raise Timeout, Ended, Flooded or BadReply."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            if len(self._buffer) > MAX_REPLY_LINE or self._received > MAX_REPLY:
+                raise BadReply("a reply line is too long")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Timeout()
+            events = self._selector.select(min(left, 1.0))
+            if not events and self._proc.poll() is not None and not self._pending():
+                raise Ended(self._proc.returncode)
+            for key, _ in events:
+                self._read(key.fd)
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line
+
+    def _pending(self):
+        return any(self._read(fd) for fd in (self._replies, self._proc.stdout.fileno()))
+
+    def _read(self, fd):
+        """Read what is there; True if anything was. Printed bytes are counted, never kept."""
+        try:
+            data = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return False
+        if not data:
+            if fd in self._selector.get_map():
+                self._selector.unregister(fd)
+            return False
+        if fd == self._replies:
+            self._buffer += data
+            self._received += len(data)
+        else:
+            self._printed += len(data)
+            if self._printed > OUTPUT_LIMIT:
+                raise Flooded()
+        return True
+
+    def kill(self):
+        """Kill the sandbox: its PID namespace's first process, which takes every other with it."""
+        if self._proc.poll() is None:
+            for pid in _children(self._proc.pid):
+                _signal(pid, signal.SIGKILL)
+            _signal(-self._proc.pid, signal.SIGKILL)
+        self._proc.wait()
+        self._selector.close()
+        os.close(self._replies)
+        self._proc.stdout.close()
+        for folder in self._dirs:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _children(pid):
+    """Process ids of `pid`'s children and grandchildren (setpriv -> unshare -> the jail)."""
+    found = []
+    for parent in (pid, *_direct_children(pid)):
+        found += _direct_children(parent)
+    return found
+
+
+def _direct_children(pid):
+    try:
+        return [int(child) for child in
+                Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _signal(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_steps(steps, cell_timeout, total_timeout, namespaces=True):
+    """Run a submission's steps (cells, then probes) in sandboxes, one step at a time.
+
+    Each step has `cell_timeout` seconds (the first, which starts the sandbox, `STARTUP_TIMEOUT`),
+    and all runs together `total_timeout`. A step that times out, prints too much or ends the
+    process costs only itself: the sandbox is killed and a fresh one runs the steps again without
+    it, skipping the probes already answered. Returns ({step: reply dict}, {step: problem}, None),
+    or ({}, {}, reason) when a reply was malformed: then the whole submission scores zero.
+    """
+    started = time.monotonic()
+    replies, problems = {}, {}
+    probes = [index for index, step in enumerate(steps) if step["kind"] == "probe"]
+    while any(index not in replies and index not in problems for index in probes):
+        run = [index for index, step in enumerate(steps) if index not in problems
+               and (step["kind"] == "cell" or index not in replies)]
+        remaining = total_timeout - (time.monotonic() - started)
+        if remaining < 1:
+            for index in run:
+                problems.setdefault(index, f"not checked: the submission used up the total "
+                                           f"time limit of {total_timeout} s")
+            break
+        with Session({"steps": [steps[index] for index in run]}, namespaces,
+                     cpu_seconds=remaining + 5) as session:
+            for position, index in enumerate(run):
+                limit = STARTUP_TIMEOUT if position == 0 else cell_timeout
+                limit = int(max(1, min(limit, total_timeout - (time.monotonic() - started))))
+                try:
+                    reply = _parse(session.read_reply(limit), position)
+                except Timeout:
+                    problems[index] = f"timed out after {limit} s"
+                except Flooded:
+                    problems[index] = (f"printed more than the limit of {OUTPUT_LIMIT >> 20} MB; "
+                                       "the sandbox was stopped")
+                except Ended as ended:
+                    problems[index] = f"the submission's process ended ({_status(ended.args[0])})"
+                except (BadReply, ValueError) as error:
+                    return {}, {}, f"malformed reply from the sandbox: {error}"
+                else:
+                    replies[index] = reply
+                    continue
+                break
+        if 0 in problems:  # the sandbox itself did not start: nothing would run
+            break
+    return replies, problems, None
+
+
+def _parse(line, position):
+    """One reply line, which must be a JSON object for step `position` of this run."""
+    message = parse_line(line)
+    if type(message.get("step")) is not int or message["step"] != position:
+        raise Malformed(f"expected the reply to step {position}")
+    return message
+
+
+def _status(code):
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else -code
+        return f"killed by signal {name}"
+    if code is not None and code > 128:
+        return f"exit status {code}; a process killed by a signal, e.g. for its memory limit"
+    return f"exit status {code}"

@@ -1,0 +1,50 @@
+"""The grader's sandboxed side: run one submission's cells, then probe its exercises.
+
+Started by `nst_utils.jail` inside the sandbox (`python -m nst_utils.worker` without one). Reads
+one request from standard input (see `nst_utils.wire`): a list of steps, each a cell to execute
+in one shared namespace or an exercise to probe on inputs the grader drew. Answers one JSON line
+per step on file descriptor 3, the grader's result pipe; what the submission prints goes to
+standard output and error, which the grader discards. This process judges nothing: a submission
+that tampers with it can only change what its own functions appear to return.
+"""
+
+import json
+import os
+import sys
+
+RESULT_FD = 3
+
+
+def main():
+    request = json.loads(sys.stdin.buffer.read())
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)  # the submission gets no input
+    channel = os.fdopen(RESULT_FD, "wb", buffering=0)
+    from nst_utils import probes, wire
+
+    namespace = {"__name__": "__main__"}
+    for index, step in enumerate(request["steps"]):
+        if step["kind"] == "cell":
+            reply = {"step": index, "error": _execute(step["source"], step["name"], namespace)}
+        elif step["exercise"] not in namespace:
+            reply = {"step": index, "missing": True}
+        else:
+            inputs = {key: wire.decode_array(value) for key, value in step["inputs"].items()}
+            raw = probes.PROBES[step["exercise"]](namespace[step["exercise"]], inputs)
+            reply = {"step": index, "raw": {key: wire.encode_value(value)
+                                            for key, value in raw.items()}}
+        channel.write(json.dumps(reply).encode("utf-8") + b"\n")
+
+
+def _execute(source, name, namespace):
+    """Run one cell; None, or the exception it raised in one line (the submission's own words)."""
+    try:
+        exec(compile(source, name, "exec"), namespace)  # noqa: S102 - this is the sandbox
+    except BaseException as error:  # SystemExit and KeyboardInterrupt are a cell's errors too
+        first = (str(error).splitlines() or [""])[0]
+        return f"{type(error).__name__}: {first}"[:300]
+    return None
+
+
+if __name__ == "__main__":
+    main()
