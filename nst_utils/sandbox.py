@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -50,7 +51,8 @@ HOW_TO_ENABLE = ("enable unprivileged user namespaces (`sudo sysctl -w "
                  "kernel.apparmor_restrict_unprivileged_userns=0`) or run the grader as root; or "
                  "pass --no-sandbox to grade without one (only for submissions you trust)")
 
-_uids = itertools.count()
+_free_slots, _slots_lock = set(), threading.Lock()
+_next_slot = itertools.count()
 
 
 class Timeout(Exception):
@@ -78,14 +80,20 @@ def read_only_paths():
                   if not any(path.startswith(other + "/") for other in paths))
 
 
-def _sandbox_id():
-    """A user and group id of nobody on this machine, one per sandbox so process limits do not
-    add up across parallel sandboxes; used when the grader is root."""
-    return 2_000_000_000 + (os.getpid() % 10_000_000) * 16 + next(_uids) % 16
+def _take_slot():
+    """A number no running sandbox of this grader has; give it back with `_free_slots.add`."""
+    with _slots_lock:
+        return _free_slots.pop() if _free_slots else next(_next_slot)
 
 
-def _config(namespaces, home, cpu_seconds, result_fd=None):
-    uid = _sandbox_id() if os.getuid() == 0 else 0
+def _sandbox_id(slot):
+    """A user and group id of nobody on this machine, one per running sandbox so that process
+    limits never add up across parallel sandboxes (used when the grader runs as root)."""
+    return 2_000_000_000 + (os.getpid() % 1_000_000) * 1000 + slot % 1000
+
+
+def _config(namespaces, home, cpu_seconds, result_fd=None, slot=0):
+    uid = _sandbox_id(slot) if os.getuid() == 0 else 0
     return {"namespaces": namespaces, "root": None, "home": HOME if namespaces else home,
             "result_fd": result_fd,
             "read_only": read_only_paths(), "uid": uid, "gid": uid, "tmpfs_size": TMPFS_SIZE,
@@ -128,7 +136,8 @@ class Session:
     def __init__(self, request, namespaces=True, cpu_seconds=600):
         self._dirs = [tempfile.mkdtemp(prefix="nst-sandbox-")]
         read_end, write_end = os.pipe()
-        config = _config(namespaces, self._dirs[0], cpu_seconds, write_end)
+        self._slot = _take_slot()
+        config = _config(namespaces, self._dirs[0], cpu_seconds, write_end, self._slot)
         if namespaces:
             config["root"] = self._dirs[0]  # an empty mount point, only mounted over inside
         self._proc = subprocess.Popen(
@@ -194,16 +203,19 @@ class Session:
 
     def kill(self):
         """Kill the sandbox: its PID namespace's first process, which takes every other with it."""
-        if self._proc.poll() is None:
-            for pid in _children(self._proc.pid):
-                _signal(pid, signal.SIGKILL)
-            _signal(-self._proc.pid, signal.SIGKILL)
+        inside = _children(self._proc.pid)
+        for pid in inside:
+            _signal(pid, signal.SIGKILL)
+        _signal(-self._proc.pid, signal.SIGKILL)
         self._proc.wait()
+        _wait_gone(inside)
         self._selector.close()
         os.close(self._replies)
         self._proc.stdout.close()
         for folder in self._dirs:
             shutil.rmtree(folder, ignore_errors=True)
+        with _slots_lock:
+            _free_slots.add(self._slot)  # every process of that user id is dead now
 
 
 def _children(pid):
@@ -220,6 +232,21 @@ def _direct_children(pid):
                 Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except (OSError, ValueError):
         return []
+
+
+def _wait_gone(pids, timeout=5):
+    """Wait (briefly) until processes are dead: a PID namespace's first process exits only after
+    the kernel has killed every other process in it."""
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while time.monotonic() < deadline:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                break
+            if state in ("Z", "X"):
+                break
+            time.sleep(0.01)
 
 
 def _signal(pid, sig):

@@ -112,7 +112,8 @@ def gradebook(tmp_path_factory):
     submissions = [*SOURCES, *[NOTEBOOKS / "student" / p.name for p in SOURCES], buggy_content,
                    buggy_style, other_version, garbage]
     out = tmp / "grades.csv"
-    assert main(["grade", *map(str, submissions), "--out", str(out), "--cell-timeout", "20"]) == 0
+    assert main(["grade", *map(str, submissions), "--out", str(out), "--cell-timeout", "20",
+                 "--jobs", "2"]) == 0
     with open(out, newline="") as handle:
         rows = {row["submission"]: row for row in csv.DictReader(handle)}
     return {"rows": rows, "sources": SOURCES, "buggy_content": str(buggy_content),
@@ -157,3 +158,58 @@ def test_the_gradebook_is_never_overwritten_silently(gradebook, capsys):
     assert main(["grade", str(gradebook["sources"][0]), "--out", str(gradebook["out"])]) == 1
     assert "already exists" in capsys.readouterr().err
     assert gradebook["out"].read_text() == before
+
+
+def test_no_sandbox_and_assignment_are_honoured_and_recorded(tmp_path):
+    out = tmp_path / "grades.csv"
+    style, content = source_with("gram_matrix"), source_with("feature_reconstruction_loss")
+    assert main(["grade", str(style), str(content), "--out", str(out), "--no-sandbox",
+                 "--assignment", style.stem]) == 0
+    with open(out, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["sandbox"] for row in rows] == ["NO (--no-sandbox)"] * 2
+    assert (rows[0]["total"], rows[0]["max"]) == ("4", "4")
+    assert (rows[1]["total"], rows[1]["max"]) == ("0", "4")
+    assert "no cell defines gram_matrix" in rows[1]["reasons"]
+
+
+def test_an_unknown_assignment_is_refused_in_one_line(tmp_path, capsys):
+    out = tmp_path / "grades.csv"
+    assert main(["grade", str(SOURCES[0]), "--out", str(out), "--assignment", "nope"]) == 1
+    error = capsys.readouterr().err
+    assert "Unknown --assignment 'nope'" in error and SOURCES[0].stem in error
+    assert error.count("\n") == 1 and not out.exists()
+
+
+def test_grading_refuses_where_no_sandbox_can_be_built(tmp_path, monkeypatch, capsys):
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for tool, script in (("unshare", "echo 'unshare: unshare failed: Operation not permitted' >&2"
+                                     "; exit 1"), ("setpriv", 'shift 2; exec "$@"')):
+        (fake / tool).write_text(f"#!/bin/sh\n{script}\n")
+        (fake / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:/usr/bin:/bin")
+    out = tmp_path / "grades.csv"
+    assert main(["grade", str(SOURCES[0]), "--out", str(out)]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "Operation not permitted" in error
+    assert "unprivileged_userns_clone=1" in error and "--no-sandbox" in error
+    assert not out.exists()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert main(["grade", str(SOURCES[0]), "--out", str(out)]) == 1
+    assert "`unshare` is not installed" in capsys.readouterr().err
+
+
+def test_the_gradebook_keeps_every_row_when_a_file_appears_at_its_path(tmp_path):
+    out = tmp_path / "grades.csv"
+    row = {"submission": "a.ipynb", "points": {"gram_matrix": 2}, "reasons": {}, "total": 2,
+           "max": 4, "sandbox": "yes"}
+    book = grading.Gradebook(out, 3)
+    book.add(1, row)
+    assert out.read_text().splitlines()[1].startswith("a.ipynb,2,2,4,yes")
+    out.write_text("someone else's file")  # a file appears at --out while grading
+    book.add(0, {**row, "submission": "b.ipynb"})
+    book.add(2, {**row, "submission": "c.ipynb"})
+    assert out.read_text() == "someone else's file" and book.path == tmp_path / "grades-2.csv"
+    assert [line.split(",")[0] for line in book.path.read_text().splitlines()] == [
+        "submission", "b.ipynb", "a.ipynb", "c.ipynb"]
