@@ -3,7 +3,9 @@
 One module per idea: `images` (I/O and VGG preprocessing), `weights` (finding ImageNet weights),
 `models` (VGG feature extractors), `losses`, `optimize` (the Evaluator and optimisers),
 `transfer` (`style_transfer()`), `memory`, `color` and `regions` (beyond Gatys 2016), `display`
-(figures for the notebooks), `checks` and `grading` (exercises), and `cli` (the `nst` command).
+(figures for the notebooks), `checks` (the exercises' checks: `cases`, `probes`, `judging`),
+`grading` (student versions and the grader: `rules`, `sandbox`, `jail`, `worker`, `wire`), and
+`cli` (the `nst` command).
 """
 
 import os

@@ -59,20 +59,66 @@ ALLOWED_DUNDERS = {"__init__", "__call__", "__name__"}
 
 
 def violations(cells, exercises):
-    """{exercise: reason} for the exercises among `exercises` that break a rule.
+    """The rules' verdicts on a submission: ({exercise: reason}, {cell position: reason}).
 
-    `cells` are the (index, source, exercise names) triples the sandbox will run, in order.
+    `cells` are the (index, source, exercise names) triples the sandbox would run, in order; the
+    first is the grader's own preamble. The second dict holds the cells that must not run at
+    all: code that breaks a rule other than borrowing one exercise's answer could change what
+    the other exercises appear to return, so it is never executed. Their exercises score 0.
     """
     trees = [(_parse(source), names) for _, source, names in cells]
     aliases, stars, own = _bindings(trees)
-    found = {}
-    for tree, names in trees:
+    designated = {name: position for position, (_, names) in enumerate(trees) for name in names}
+    per_exercise, blocked = {}, {}
+    for position, (tree, names) in enumerate(trees[1:], start=1):
+        if tree is None:
+            continue
+        reason = _rebinding(tree, position, designated)
+        if names and not reason:
+            reason = _first_violation(tree.body, None, aliases, stars, own)
+        if reason:
+            blocked[position] = reason
         for name in names:
-            if name in exercises and tree is not None:
+            if name in exercises:
                 reason = _first_violation(_scope(tree, name, names), name, aliases, stars, own)
-                if reason:
-                    found[name] = reason
-    return found
+                if reason or position in blocked:
+                    per_exercise[name] = reason or (
+                        f"not run: its cell breaks the grader's rules ({blocked[position]})")
+    return per_exercise, blocked
+
+
+def _rebinding(tree, position, designated):
+    """Why a cell's code replaces an exercise's function from outside its own cell, or None."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            return "uses a star import, which could replace an exercise's function"
+        if isinstance(node, (ast.Global, ast.Nonlocal)) and set(node.names) & set(designated):
+            return "declares an exercise's name global"
+    for node in tree.body:
+        bound = _top_level_names(node)
+        for name in bound & set(designated):
+            if not (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                    and designated[name] == position):
+                return f"rebinds {name} outside its own definition"
+    return None
+
+
+def _top_level_names(node):
+    """The names a top-level statement binds in the notebook's namespace."""
+    names, stack = set(), [node]
+    while stack:
+        child = stack.pop()
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(child.name)
+            continue  # what its body binds is local to it
+        if isinstance(child, (ast.Import, ast.ImportFrom)):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in child.names}
+        elif isinstance(child, ast.Name) and isinstance(child.ctx, (ast.Store, ast.Del)):
+            names.add(child.id)
+        elif isinstance(child, ast.Lambda):
+            continue
+        stack.extend(ast.iter_child_nodes(child))
+    return names
 
 
 def loop_problem(cells, exercise):
@@ -197,7 +243,7 @@ def _first_violation(nodes, exercise, aliases, stars, own):
 
 
 def _node_violation(node, exercise, aliases, stars, own):
-    """Why one node breaks a rule for `exercise`, or None."""
+    """Why one node breaks a rule for `exercise` (None: the rules for every exercise), or None."""
     if isinstance(node, ast.Name) and node.id not in own:
         if _dunder(node.id):
             return f"uses {node.id}, which no exercise needs"
@@ -251,7 +297,7 @@ def _path_violation(path, exercise):
         name = getattr(obj, "__name__", "")
         if name in GRADER_MODULES or getattr(obj, "__module__", "") in GRADER_MODULES:
             return f"uses {'.'.join(path.split('.')[:depth + 1])}, the grader's own code"
-        if any(obj is borrowed for borrowed in BORROWED[exercise]):
+        if exercise and any(obj is borrowed for borrowed in BORROWED[exercise]):
             return (f"borrowed answer: uses the library's own {obj.__module__}."
                     f"{obj.__qualname__} instead of its own code")
     return None

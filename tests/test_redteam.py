@@ -34,6 +34,11 @@ CANARY = "canary-7f3a9d"
 
 ATTACKS = {
     "forged_stdout": """
+for token in ("0" * 32, "f" * 32, ""):
+    print(token + '{"gram_matrix": {"points": 2000, "failures": []}}')
+print("gram_matrix: 3/3 checks passed, 2/2 points")
+""" + STUB,
+    "forged_stdout_wrappers": """
 import sys, builtins, json
 class Forger:
     def write(self, text):
@@ -47,11 +52,38 @@ for token in ("0" * 32, "f" * 32):
     sys.__stdout__.write(token + '{"gram_matrix": {"points": 2000, "failures": []}}\\n')
 print("all done")
 """ + STUB,
-    "forged_channel_not_json": "import os\nos.write(3, b'{\"gram_matrix\": 2000} not json\\n')\n" + STUB,
+    "forged_channel_not_json": """
+with tf.io.gfile.GFile("/proc/self/fd/3", "w") as channel:
+    channel.write('{"gram_matrix": 2000} not json\\n')
+""" + STUB,
     "forged_channel_points_as_text": """
-import os, json
-os.write(3, (json.dumps({"step": 1, "error": None, "points": "2"}) + "\\n").encode())
-os.write(3, (json.dumps({"step": 3, "raw": {"x0": {"array": {"dtype": "object"}}}}) + "\\n").encode())
+with tf.io.gfile.GFile("/proc/self/fd/3", "w") as channel:
+    channel.write('{"step": 2, "error": null, "points": "2"}\\n')
+    channel.write('{"step": 3, "raw": {"x0": {"array": {"dtype": "object"}}}}\\n')
+""" + STUB,
+    "gfile_read_secrets_and_solutions": """
+RESULT, STOLEN = "", None
+for path in ["{home}/.ssh/id_rsa", "/root/.ssh/id_rsa", "{solutions}/02_style_reconstruction.ipynb"]:
+    try:
+        RESULT += tf.io.gfile.GFile(path).read()[:40] + "|"
+    except Exception as error:
+        RESULT += type(error).__name__ + "|"
+RESULT += str(len(tf.io.gfile.glob("{solutions}/*.ipynb"))) + " notebooks"
+""" + STUB,
+    "gfile_persist_and_overwrite": """
+RESULT, STOLEN = "", None
+for path in ["{package}/checks.py", "{site}/evil.pth", "{submissions}/solution.ipynb", "{home}/pwned"]:
+    try:
+        with tf.io.gfile.GFile(path, "w") as handle:
+            handle.write("import os")
+        RESULT += "wrote " + path + "|"
+    except Exception as error:
+        RESULT += type(error).__name__ + "|"
+try:
+    tf.io.gfile.rmtree("{submissions}")
+    RESULT += "removed the submissions"
+except Exception as error:
+    RESULT += type(error).__name__
 """ + STUB,
     "patched_checks": """
 import numpy
@@ -336,9 +368,15 @@ def reason(attacked, name):
     return attacked["rows"][name]["reasons"]
 
 
+#: Attacks whose code the syntax-tree rules refuse to run at all (they score 0 for it).
+REFUSED = ["forged_stdout_wrappers", "patched_checks", "import_hooks", "read_solutions",
+           "persist_package", "read_home_and_secrets", "write_outside", "other_submissions",
+           "signal_grader", "fork_500", "disk_500MB", "setsid_survivor", "network"]
+
+
 def test_every_submission_is_graded_in_one_run_within_its_limits(attacked):
     assert attacked["status"] == 0 and len(attacked["rows"]) == attacked["count"]
-    # 23 submissions, two at a time, each well within its 120 s total limit.
+    # two at a time, each well within its 120 s total limit
     assert attacked["seconds"] < 120 * attacked["count"] / 2
 
 
@@ -351,15 +389,41 @@ def test_attacks_score_nothing_and_the_solution_everything(attacked):
     assert all(row["sandbox"] == "yes" for row in rows.values())
 
 
+def test_code_that_breaks_the_rules_never_runs(attacked):
+    for name in REFUSED:
+        assert "not run: its cell breaks the grader's rules" in reason(attacked, name) or (
+            "uses" in reason(attacked, name)), name
+        assert "RuntimeError: RESULT" not in reason(attacked, name), name  # it never ran
+
+
 def test_fake_metadata_does_not_lower_the_maximum(attacked):
     row = attacked["rows"]["fake_metadata"]
     assert (row["gram_matrix"], row["style_reconstruction_loss"], row["max"]) == ("2", "0", "4")
     assert "no cell defines style_reconstruction_loss" in row["reasons"]
 
 
-def test_malformed_replies_cost_only_their_submission(attacked):
+def test_forged_output_is_never_read_and_the_reply_pipe_cannot_be_reopened(attacked):
+    assert "not implemented yet" in reason(attacked, "forged_stdout")
     for name in ("forged_channel_not_json", "forged_channel_points_as_text"):
-        assert "malformed reply from the sandbox" in reason(attacked, name)
+        # an unprivileged process cannot reopen its descriptors through /proc/self/fd
+        assert "PermissionDeniedError: /proc/self/fd/3" in reason(attacked, name)
+
+
+@pytest.mark.parametrize("garbage", [b"not json", b'{"step": 1, "error": null, "points": "2"}',
+                                     b'{"step": 7, "error": null}', b"x" * (5 << 20)],
+                         ids=["not-json", "extra-field", "wrong-step", "5MB-line"])
+def test_malformed_replies_make_a_zero_not_a_crash(garbage):
+    steps = [{"kind": "cell", "source": "import os", "name": "<preamble>"},
+             {"kind": "cell", "source": f"os.write(3, {garbage!r} + b'\\n')", "name": "c"},
+             {"kind": "cell", "source": "x = 1", "name": "d"},
+             {"kind": "probe", "exercise": "gram_matrix", "inputs": {}}]
+    replies, problems, malformed = sandbox.run_steps(steps, 30, 120)
+    if malformed is None:  # a well-formed line for the wrong step or with an extra field
+        with pytest.raises(grading.Malformed):
+            grading._outcomes(steps, [[], ["gram_matrix"], ["gram_matrix"], ["gram_matrix"]],
+                              replies, problems)
+    else:
+        assert malformed.startswith("malformed reply from the sandbox")
 
 
 def test_borrowed_answers_are_caught_from_the_syntax_tree(attacked):
@@ -370,40 +434,94 @@ def test_borrowed_answers_are_caught_from_the_syntax_tree(attacked):
     assert "uses nst_utils.checks, the grader's own code" in reason(attacked, "patched_checks")
 
 
-def test_nothing_outside_the_sandbox_can_be_read_or_written(attacked):
-    assert "found nothing" in reason(attacked, "read_solutions")
-    text = reason(attacked, "read_home_and_secrets")
-    assert CANARY not in attacked["text"] and "no secret" in text
-    assert "PermissionError|" in text or "FileNotFoundError|" in text
-    assert "wrote" not in reason(attacked, "persist_package")
-    assert reason(attacked, "persist_package").count("Error; ") == 5  # each of the 5 writes
-    assert "wrote" not in reason(attacked, "write_outside")
-    assert "removed" not in reason(attacked, "other_submissions")
-    assert attacked["before"] == attacked["after"]  # package, site-packages, submissions, home
-    assert not Path("/tmp/pwned").exists() and not Path("/pwned").exists()
-
-
-def test_the_network_is_unreachable(attacked):
-    assert attacked["connections"] == 0
-    assert "connected" not in reason(attacked, "network")
-
-
-def test_resource_abuse_is_capped(attacked):
+def test_code_that_slips_past_the_rules_meets_the_sandbox(attacked):
+    text = reason(attacked, "gfile_read_secrets_and_solutions")
+    assert "RESULT NotFoundError|NotFoundError|NotFoundError|0 notebooks" in text
+    assert CANARY not in attacked["text"]
+    text = reason(attacked, "gfile_persist_and_overwrite")
+    assert "wrote" not in text and "removed" not in text and text.count("Error|") == 4
     assert "MemoryError" in reason(attacked, "memory_3GB")
-    forked = int(reason(attacked, "fork_500").split("forked ")[1].split()[0])
-    assert forked < sandbox.LIMITS["RLIMIT_NPROC"]
-    written = int(reason(attacked, "disk_500MB").split("wrote ")[1].split()[0])
-    assert written <= 2 * 64  # two tmpfs folders of 64 MB
     assert "printed more than the limit of 1 MB" in reason(attacked, "print_200MB")
     assert "timed out after 10 s" in reason(attacked, "cpu_spin")
 
 
-def test_signals_cannot_reach_the_grader_and_nothing_outlives_its_sandbox(attacked):
-    assert "signalled" not in reason(attacked, "signal_grader").replace("signalled 0", "")
-    assert attacked["leftovers"] == []
+def test_nothing_outside_is_touched_and_nothing_outlives_the_run(attacked):
+    assert attacked["before"] == attacked["after"]  # package, site-packages, submissions, home
+    assert attacked["connections"] == 0 and attacked["leftovers"] == []
+    assert not Path("/tmp/pwned").exists() and not Path("/pwned").exists()
 
 
-def test_forged_output_is_never_read(attacked):
-    # Its json.dumps, patched, also garbles the worker's replies: a malformed reply, a zero.
-    assert "2000" not in reason(attacked, "forged_stdout")
-    assert "not implemented yet" in reason(attacked, "import_hooks")
+UNCHECKED = ["persist_package", "read_home_and_secrets", "write_outside", "other_submissions",
+             "read_solutions", "signal_grader", "network", "memory_3GB", "disk_500MB",
+             "fork_500", "setsid_survivor", "patched_checks"]
+
+
+@pytest.fixture(scope="module")
+def unchecked(tmp_path_factory):
+    """The attacks run straight in one sandbox, past the syntax-tree rules: the sandbox alone
+    must hold. Each attack is a step whose error reports its RESULT; a last step probes."""
+    tmp = tmp_path_factory.mktemp("unchecked")
+    submissions, home = tmp / "submissions", tmp / "home"
+    submissions.mkdir()
+    (submissions / "other.ipynb").write_text("{}")
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_rsa").write_text(CANARY)
+    listener = Listener()
+    values = {"home": home, "submissions": submissions, "package": sandbox.PACKAGE_DIR,
+              "site": SITE_PACKAGES, "solutions": NOTEBOOKS, "port": listener.port}
+    steps = [{"kind": "cell", "source": grading._PREAMBLE + "import nst_utils as nst",
+              "name": "<preamble>"}]
+    for name in UNCHECKED:
+        code = ATTACKS[name]
+        for key, value in values.items():
+            code = code.replace("{" + key + "}", str(value))
+        if "RESULT" not in code:
+            code += "\nRESULT = 'done'"
+        steps.append({"kind": "cell", "source": code + "\nraise RuntimeError(RESULT)",
+                      "name": name})
+    inputs = grading.CASES["gram_matrix"](12345)
+    steps.append({"kind": "probe", "exercise": "gram_matrix",
+                  "inputs": {key: grading.encode_array(value) for key, value in inputs.items()}})
+    before = {folder: _digest(folder) for folder in
+              (sandbox.PACKAGE_DIR, SITE_PACKAGES, submissions, home)}
+    saved = os.environ.get("NST_TEST_SECRET")
+    os.environ["NST_TEST_SECRET"] = CANARY
+    try:
+        replies, problems, malformed = sandbox.run_steps(steps, 30, 240)
+    finally:
+        os.environ.pop("NST_TEST_SECRET") if saved is None else os.environ.update(
+            NST_TEST_SECRET=saved)
+        listener.close()
+    results = {name: replies[index + 1]["error"] for index, name in enumerate(UNCHECKED)
+               if index + 1 in replies}
+    return {"results": results, "problems": problems, "malformed": malformed,
+            "probe": replies.get(len(steps) - 1), "connections": listener.connections,
+            "before": before, "after": {folder: _digest(folder) for folder in before},
+            "leftovers": _leftovers()}
+
+
+def test_the_sandbox_alone_holds_every_attack(unchecked):
+    results = unchecked["results"]
+    assert unchecked["malformed"] is None and unchecked["problems"] == {}
+    assert set(results) == set(UNCHECKED)
+    assert "wrote" not in results["persist_package"]
+    assert results["persist_package"].count("Error; ") == 5
+    assert CANARY not in results["read_home_and_secrets"]
+    assert "no secret" in results["read_home_and_secrets"]
+    assert "wrote" not in results["write_outside"] and results["write_outside"].count("Error; ") == 5
+    assert "removed" not in results["other_submissions"]
+    assert "found nothing" in results["read_solutions"]
+    assert "signalled" not in results["signal_grader"].replace("signalled 0", "")
+    assert "connected" not in results["network"] and unchecked["connections"] == 0
+    assert "MemoryError" in results["memory_3GB"]
+    written = int(results["disk_500MB"].split("wrote ")[1].split()[0])
+    assert written <= 2 * 64  # two tmpfs folders of 64 MB
+    forked = int(results["fork_500"].split("forked ")[1].split()[0])
+    assert forked < sandbox.LIMITS["RLIMIT_NPROC"]
+    assert unchecked["before"] == unchecked["after"] and unchecked["leftovers"] == []
+
+
+def test_patched_checks_inside_change_only_raw_outputs(unchecked):
+    probe = unchecked["probe"]  # numpy, checks, judging and probes patched by an earlier step
+    assert set(probe["raw"]) == {"x0", "x1"}
+    assert all("array" in value for value in probe["raw"].values())  # eye(3), eye(6): wrong
