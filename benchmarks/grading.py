@@ -12,6 +12,8 @@ command, in a subprocess, timed from start to exit (so the grader's own start-up
 
 The sandbox's cost per submission is (sandbox - no sandbox) / N at the same --jobs. Every row
 prints as soon as it is measured; a configuration whose grades are not all full marks is reported.
+First, the sandbox's set-up alone: starting a Python process that builds the namespaces, the
+read-only root and the limits and exits (`sandbox.check_available`), against a bare `python -I`.
 """
 
 import argparse
@@ -22,6 +24,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from nst_utils import sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "02_style_reconstruction.ipynb"
@@ -38,6 +42,18 @@ def _time(command, folder, name, count):
         rows = list(csv.DictReader(handle))
     full = len(rows) == count and all(row["total"] == row["max"] != "0" for row in rows)
     return seconds, full
+
+
+def _setup_cost(repeats=20):
+    """Mean seconds of a sandbox that starts and exits, and of a bare interpreter start."""
+    started = time.perf_counter()
+    for _ in range(repeats):
+        sandbox.check_available()
+    jail = (time.perf_counter() - started) / repeats
+    started = time.perf_counter()
+    for _ in range(repeats):
+        subprocess.run([sys.executable, "-I", "-c", "pass"], check=True)
+    return jail, (time.perf_counter() - started) / repeats
 
 
 def main():
@@ -60,6 +76,9 @@ def main():
                           ("after, sandbox, --jobs 2", [HERE_NST, *grade, "--jobs", "2"])]
         if args.before:
             configurations.insert(0, ("before (Jupyter kernel, no sandbox)", [args.before, *grade]))
+        jail, bare = _setup_cost()
+        print(f"sandbox set-up (namespaces, read-only root, limits, then exit): {jail * 1000:.0f} "
+              f"ms; bare `python -I -c pass`: {bare * 1000:.0f} ms (means of 20)\n")
         print(f"{args.count} submissions of {NOTEBOOK.name} (solution copies)\n")
         print("| configuration | seconds | per submission | all full marks |")
         print("| --- | --- | --- | --- |")

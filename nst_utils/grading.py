@@ -218,17 +218,17 @@ def grade_one(path, options, known):
             steps.append({"kind": "probe", "exercise": name,
                           "inputs": {key: encode_array(value) for key, value in inputs.items()}})
             owners.append([name])
-    replies, problems, malformed = sandbox.run_steps(
+    replies, problems, failure = sandbox.run_steps(
         steps, options.cell_timeout, options.total_timeout, options.sandbox)
     if 0 in problems:  # the preamble, before any of the submission's code
-        malformed = f"not checked: the grader's sandbox did not start ({problems[0]})"
+        failure = f"not checked: the grader's sandbox did not start ({problems[0]})"
     try:
-        outcomes = _outcomes(steps, owners, replies, problems) if not malformed else {}
+        outcomes = _outcomes(steps, owners, replies, problems) if not failure else {}
     except Malformed as error:
-        malformed = f"malformed reply from the sandbox: {error}"
+        failure = f"malformed reply from the sandbox: {error}"
     for name in present:
-        if malformed:
-            reason = malformed
+        if failure:  # the whole submission's zero
+            reason = failure
         elif name in broken:
             reason = broken[name]
         else:
@@ -378,11 +378,12 @@ class Gradebook:
 
 
 def _identity(path):
+    """What tells our last write of `path` from anyone else's: the file, its size and time."""
     try:
         status = os.stat(path)
     except OSError:
         return None
-    return status.st_dev, status.st_ino
+    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
 
 
 def _csv(rows):

@@ -9,7 +9,6 @@ and dies with its sandbox.
 
 import csv
 import hashlib
-import json
 import os
 import socket
 import sys
@@ -409,9 +408,8 @@ def test_forged_output_is_never_read_and_the_reply_pipe_cannot_be_reopened(attac
         assert "PermissionDeniedError: /proc/self/fd/3" in reason(attacked, name)
 
 
-@pytest.mark.parametrize("garbage", [b"not json", b'{"step": 1, "error": null, "points": "2"}',
-                                     b'{"step": 7, "error": null}', b"x" * (5 << 20)],
-                         ids=["not-json", "extra-field", "wrong-step", "5MB-line"])
+@pytest.mark.parametrize("garbage", [b"x" * (5 << 20), b'{"step": 1, "error": null, "points": 2}'],
+                         ids=["5MB-line", "extra-field"])
 def test_malformed_replies_make_a_zero_not_a_crash(garbage):
     steps = [{"kind": "cell", "source": "import os", "name": "<preamble>"},
              {"kind": "cell", "source": f"os.write(3, {garbage!r} + b'\\n')", "name": "c"},
