@@ -63,6 +63,10 @@ def _parser():
     transfer.add_argument("--content-layer", default="block4_conv2")
     transfer.add_argument("--style-layers", nargs="+", default=STYLE_LAYERS)
     transfer.add_argument("--save-every", type=int, help="also save every N iterations")
+    transfer.add_argument("--animation", metavar="GIF",
+                          help="also write the optimisation as an animated GIF")
+    transfer.add_argument("--animation-every", type=int, default=10, metavar="N",
+                          help="iterations between two frames of the animation (default: 10)")
     transfer.add_argument("--weights", help="a weights file to use instead of ImageNet's")
     transfer.add_argument("--overwrite", action="store_true",
                           help="replace the output file if it exists")
@@ -155,7 +159,8 @@ def _transfer(args):
         memory_limit=None if args.memory_limit is None else args.memory_limit * 1e9,
         preserve_color=args.preserve_color, style_blend=args.style_blend,
         style_scale=args.style_scale, style_masks=args.style_masks,
-        adaptive_weights=args.adaptive_weights, init_noise=args.init_noise)
+        adaptive_weights=args.adaptive_weights, init_noise=args.init_noise,
+        animation=args.animation, animation_every=args.animation_every)
     last = history[-1] if history else {}
     terms = ", ".join(f"{name} {value:.3g}" for name, value in last.items()
                       if name not in ("iteration", "evaluations", "seconds", "scale"))

@@ -1,14 +1,28 @@
-"""Small display helpers for the notebooks: image grids, loss curves and a live preview.
+"""Small display helpers for the notebooks: image grids, loss curves, previews and animations.
 
 Nothing here is needed to run a style transfer; these functions only show what happens.
+
+Every figure is published as one finished image with a format chosen for its content: JPEG for
+photographs and paintings (a tenth of the PNG's size, which keeps a notebook with dozens of
+results under a few megabytes), PNG for line plots (sharp lines, few colours, small anyway).
+Nothing depends on widgets, so a committed notebook looks the same in Jupyter, on GitHub, in
+nbviewer and in nbconvert's HTML.
 """
 
+import base64
+import io
 import itertools
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from .images import deprocess_image, to_uint8
+
+JPEG_QUALITY = 88   # no visible artefacts on the paintings' brush strokes at this quality
+GRID_DPI = 100      # image grids: a 3-inch panel is 300 pixels wide
+PLOT_DPI = 80       # line plots: readable, and about 30 KB as PNG
+TITLE_PIXELS = 28   # the band above a native-resolution panel that holds its title
 
 _PREVIEWS_SHOWN = set()
 _PREVIEW_IDS = itertools.count(1)
@@ -26,16 +40,31 @@ def as_uint8(image):
     return to_uint8(image)
 
 
-def show_images(images, titles=None, ncols=None, size=3.0, suptitle=None, row_labels=None):
-    """Show images in a grid, each with its title.
+def figure_image(fig, fmt="jpeg", dpi=GRID_DPI):
+    """A finished matplotlib figure as an IPython image (JPEG or PNG); the figure is closed."""
+    from IPython.display import Image as IPythonImage
 
-    Nothing is returned, so the figure is shown once even as a cell's last line.
+    buffer = io.BytesIO()
+    options = {"pil_kwargs": {"quality": JPEG_QUALITY}} if fmt == "jpeg" else {}
+    fig.savefig(buffer, format=fmt, dpi=dpi, facecolor="white", **options)
+    plt.close(fig)
+    return IPythonImage(data=buffer.getvalue(), format=fmt)
+
+
+def _publish(fig, fmt="jpeg", dpi=GRID_DPI):
+    from IPython.display import display
+
+    display(figure_image(fig, fmt, dpi))
+
+
+def show_images(images, titles=None, ncols=None, size=3.0, suptitle=None, row_labels=None):
+    """Show images in a grid, each with its title, as one JPEG.
 
     Args:
         images: a list of images (anything `as_uint8` accepts), row by row.
         titles: one title per image (or None).
         ncols: images per row (default: all in one row).
-        size: the side of one panel in inches.
+        size: the side of one panel in inches (100 pixels per inch).
         suptitle: a title for the whole figure.
         row_labels: optional text written to the left of each row.
     """
@@ -60,7 +89,38 @@ def show_images(images, titles=None, ncols=None, size=3.0, suptitle=None, row_la
     if suptitle:
         fig.suptitle(suptitle, fontsize=12)
     fig.tight_layout()
-    plt.show()
+    _publish(fig)
+
+
+def show_result(result, inputs, title, input_titles=None):
+    """Show a result at its own resolution (one image pixel per screen pixel), inputs beside it.
+
+    Grids shrink every panel to a few hundred pixels, too small to see brush strokes; here the
+    result keeps every pixel and the inputs (content, style) are stacked on its left at half its
+    width. Results narrower than 256 pixels are enlarged by a whole factor.
+    """
+    result = as_uint8(result)
+    inputs = [as_uint8(image) for image in inputs]
+    # A tiny result (the notebooks' quick setting) is enlarged by a whole factor, so that the
+    # panels still leave room for their titles.
+    zoom = max(1, -(-256 // result.shape[1]))
+    height, width = result.shape[0] * zoom, result.shape[1] * zoom
+    side = width // 2
+    total_w, total_h = side + width, height + TITLE_PIXELS
+    fig = plt.figure(figsize=(total_w / GRID_DPI, total_h / GRID_DPI))
+    panels = [(result, title, side, 0, width, height)]
+    slot = height // max(len(inputs), 1)
+    for index, image in enumerate(inputs):
+        scale = min(side / image.shape[1], (slot - TITLE_PIXELS) / image.shape[0])
+        w, h = image.shape[1] * scale, image.shape[0] * scale
+        label = input_titles[index] if input_titles else ""
+        panels.append((image, label, 0, height - (index + 1) * slot, w, h))
+    for image, label, left, bottom, w, h in panels:
+        ax = fig.add_axes([left / total_w, bottom / total_h, w / total_w, h / total_h])
+        ax.imshow(image, interpolation="nearest" if image is result else "lanczos")
+        ax.set_axis_off()
+        ax.set_title(label, fontsize=10)
+    _publish(fig)
 
 
 def show_feature_maps(activation, channels, title=None, size=2.0, cmap="viridis"):
@@ -78,11 +138,11 @@ def show_feature_maps(activation, channels, title=None, size=2.0, cmap="viridis"
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    plt.show()
+    _publish(fig)
 
 
-def plot_losses(histories, x="evaluations", y="loss", log=True, title=None, ax=None):
-    """Plot loss curves of several optimisation runs on one set of axes.
+def plot_losses(histories, x="evaluations", y="loss", log=True, title=None):
+    """Plot loss curves of several optimisation runs on one set of axes (one PNG).
 
     Args:
         histories: {label: history}, each history the list of dicts `minimize` or
@@ -91,10 +151,8 @@ def plot_losses(histories, x="evaluations", y="loss", log=True, title=None, ax=N
         y: the history key to plot: "loss" (the total) or a term such as "style".
         log: use a logarithmic loss axis.
         title: the plot's title.
-        ax: draw into these matplotlib axes instead of a new figure.
     """
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(7, 4))
     for label, history in histories.items():
         ax.plot([record[x] for record in history], [record[y] for record in history],
                 label=label, marker="." if len(history) < 30 else None)
@@ -107,8 +165,8 @@ def plot_losses(histories, x="evaluations", y="loss", log=True, title=None, ax=N
     ax.set_title(title or f"{y} against {names.get(x, x)}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    plt.tight_layout()
-    plt.show()
+    fig.tight_layout()
+    _publish(fig, "png", PLOT_DPI)
 
 
 def live_preview(every=10, title="", size=3.0, display_id=None):
@@ -116,8 +174,9 @@ def live_preview(every=10, title="", size=3.0, display_id=None):
 
     It fits both `minimize(..., callback=...)` (which passes a preprocessed batch) and
     `style_transfer(..., callback=...)` (which passes a uint8 image). The picture is replaced
-    rather than appended, so a notebook keeps one preview per `display_id`: pass the same
-    `display_id` to several runs to show them all in one place.
+    rather than appended, so a notebook keeps one preview per `display_id` (pass the same
+    `display_id` to several runs to show them all in one place), and a saved notebook holds the
+    last picture shown: the preview doubles as a progress bar that every viewer can render.
     """
     from IPython.display import display, update_display
 
@@ -133,11 +192,27 @@ def live_preview(every=10, title="", size=3.0, display_id=None):
         loss = f", loss {record['loss']:.3g}" if record else ""
         ax.set_title(f"{title + ': ' if title else ''}iteration {iteration}{loss}", fontsize=9)
         fig.tight_layout()
+        picture = figure_image(fig, dpi=72)
         if display_id in _PREVIEWS_SHOWN:
-            update_display(fig, display_id=display_id)
+            update_display(picture, display_id=display_id)
         else:
-            display(fig, display_id=display_id)
+            display(picture, display_id=display_id)
             _PREVIEWS_SHOWN.add(display_id)
-        plt.close(fig)
 
     return callback
+
+
+def show_gif(path, caption=""):
+    """Show an animated GIF file (such as `style_transfer(..., animation=path)` writes) so that
+    it plays everywhere.
+
+    It goes out as an HTML <img> with the GIF inline: Jupyter, nbviewer, nbconvert's HTML and
+    GitHub all render that, while a bare image/gif output is skipped by nbconvert's templates.
+    """
+    from IPython.display import display
+
+    encoded = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    html = f'<img src="data:image/gif;base64,{encoded}" alt="{caption}"/>'
+    if caption:
+        html = f"<figure>{html}<figcaption>{caption}</figcaption></figure>"
+    display({"text/html": html, "text/plain": f"<animated GIF: {caption}>"}, raw=True)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .animation import Animation, animation_path
 from .color import (check_preserve_color, luminance_image, match_color_histogram,
                     recombine_luminance)
 from .errors import NSTError
@@ -36,7 +37,8 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
                    save_every=None, overwrite=False, learning_rate=None, weights="imagenet",
                    jit_compile="auto", scales=(1.0,), memory_limit=None, preserve_color=None,
                    style_blend=None, style_scale=1.0, style_masks=None, adaptive_weights=False,
-                   init_noise=0.0, callback=None, progress=True):
+                   init_noise=0.0, animation=None, animation_every=10, callback=None,
+                   progress=True):
     """Paint the content of one image in the style of another; return (image, history).
 
     The positional arguments and their meaning are the course homework's (except that
@@ -83,6 +85,10 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
             scale, so that every term starts at the value of its weight (content_weight, the
             mean of style_weights, tv_weight): the weights become relative importances, whatever
             the images' loss scales (see `adaptive_loss`).
+        animation: also write the optimisation as an animated GIF to this path (``.gif`` is
+            added when it has no extension): the start, the image every `animation_every`
+            iterations, and the result (see `nst_utils.animation`).
+        animation_every: iterations between two frames of the animation.
         callback: ``callback(iteration, image_uint8, record)`` after every iteration; during
             coarse scales the image is the smaller one being optimised.
         progress: show a progress bar.
@@ -105,6 +111,10 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
     final_path, snapshot = _output_paths(output_img_path)
     planned = [final_path] + [snapshot(n) for n in range(1, sum(per_scale) + 1)
                               if save_every and n % save_every == 0]
+    if animation is not None:
+        planned.append(animation_path(animation))
+        if int(animation_every) < 1:
+            raise NSTError(f"animation_every must be at least 1, got {animation_every}.")
     existing = [str(path) for path in planned if path.exists()]
     if existing and not overwrite:
         raise NSTError(f"Output already exists: {', '.join(existing[:3])}. Choose another "
@@ -124,6 +134,9 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
     check_memory(height, width, convnet, layers, memory_limit,
                  xla=_use_xla(jit_compile, pairs[-1][0]))
 
+    colorize = _colorizer(preserve_color, base_img_path, (height, width))
+    movie = None if animation is None else Animation(animation, animation_every,
+                                                     (height, width), colorize)
     history, best = [], None
     for scale, steps, (content, scale_styles), scale_masks in zip(scales, per_scale, pairs,
                                                                    masks):
@@ -138,8 +151,10 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
             loss_fn = adaptive_loss(loss_fn, x0, _importances(content_weight, style_weights,
                                                               tv_weight), noise)
         evaluator = Evaluator(loss_fn, x0.shape, jit_compile=_use_xla(jit_compile, content))
+        if movie is not None and best is None:
+            movie.add(0, deprocess_image(x0, *content.shape[:2]))
         on_iteration = _iteration_handler(content.shape[:2], save_every, snapshot, overwrite,
-                                          callback)
+                                          callback, movie)
         best, scale_history = minimize(
             evaluator, x0, optimizer, steps, learning_rate, on_iteration, progress,
             continue_from=history[-1] if history else None, tags={"scale": scale})
@@ -148,10 +163,12 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
             break
     if best.shape[1:3] != (height, width):
         best = _upsample(best, (height, width))
-    image = deprocess_image(best, height, width)
-    if preserve_color == "luminance":
-        image = recombine_luminance(image, load_image(base_img_path, size=(height, width)))
+    optimised = deprocess_image(best, height, width)
+    image = optimised if colorize is None else colorize(optimised)
     save_image(final_path, image, overwrite=overwrite)
+    if movie is not None:
+        movie.finish(history[-1]["iteration"], optimised)
+        movie.save(overwrite=overwrite)
     return image, history
 
 
@@ -235,6 +252,15 @@ def _upsample(batch, dims):
     return preprocess_image(resize(rgb, dims))
 
 
+def _colorizer(preserve_color, base_img_path, dims):
+    """What turns an optimised image into a result-like one: with preserve_color="luminance"
+    the gray luminance gets the content's colours back; otherwise nothing (None)."""
+    if preserve_color != "luminance":
+        return None
+    content = load_image(base_img_path, size=dims)
+    return lambda image: recombine_luminance(image, content)
+
+
 def _use_xla(jit_compile, image):
     """Resolve jit_compile="auto" for an image: XLA where it pays off (see XLA_MIN_PIXELS)."""
     if jit_compile == "auto":
@@ -242,12 +268,15 @@ def _use_xla(jit_compile, image):
     return bool(jit_compile)
 
 
-def _iteration_handler(dims, save_every, snapshot, overwrite, callback):
-    """The per-iteration hook: save snapshots and call the user's callback with uint8 images."""
+def _iteration_handler(dims, save_every, snapshot, overwrite, callback, movie=None):
+    """The per-iteration hook: save snapshots, keep animation frames and call the user's
+    callback, with uint8 images."""
     def on_iteration(iteration, batch, record):
         image = deprocess_image(batch, *dims)
         if save_every and iteration % save_every == 0:
             save_image(snapshot(iteration), image, overwrite=overwrite)
+        if movie is not None:
+            movie.add(iteration, image)
         if callback is not None:
             callback(iteration, image, record)
 

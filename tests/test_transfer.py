@@ -150,3 +150,20 @@ def test_ctrl_c_at_a_coarse_scale_stops_and_returns_a_full_size_image(tmp_path):
                                         iterations=6, progress=False)
     assert [record["scale"] for record in history] == [0.5, 0.5]
     assert image.shape == (32, 48, 3)
+
+
+def test_animation_has_the_start_every_nth_iteration_and_the_result(tmp_path):
+    image, history = style_transfer(CONTENT, STYLE, tmp_path / "o.png", animation=tmp_path / "a",
+                                    animation_every=2, scales=(0.5, 1.0), **TINY)
+    gif = Image.open(tmp_path / "a.gif")
+    assert len(history) == 5 and gif.n_frames == 4  # start, iterations 2 and 4, the result
+    assert gif.size == (48, 32) and gif.info["loop"] == 0
+    errors = []
+    for frame in range(gif.n_frames):
+        gif.seek(frame)
+        errors.append(np.abs(np.asarray(gif.convert("RGB"), int) - image).mean())
+    in_256_colours = Image.fromarray(image).quantize(256, method=Image.Quantize.MEDIANCUT)
+    assert errors[-1] == pytest.approx(np.abs(np.asarray(in_256_colours.convert("RGB"), int)
+                                              - image).mean())  # the result, in 256 colours
+    assert errors == sorted(errors, reverse=True) and errors[0] > errors[-1] + 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif", "o.png"]
