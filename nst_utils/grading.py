@@ -42,7 +42,6 @@ from .wire import Malformed, clean_text, decode_value, encode_array
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 STUDENT_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
-_CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 
 
 def defined_names(source):
@@ -80,8 +79,6 @@ def make_student_version(notebook):
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
             cell.source = _strip_solutions(cell.source)
-            cell.source = "\n".join(line for line in cell.source.split("\n")
-                                    if line.strip() != _CHECK_MARK)
             names = [name for name, at in exercises.items() if at == index]
             if names:
                 cell.metadata["nbgrader"] = {"grade": False, "grade_id": names[0],
