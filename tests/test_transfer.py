@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from nst_utils import Evaluator, NSTError, build_vgg, minimize, style_transfer
+from nst_utils import Evaluator, NSTError, build_vgg, load_image, minimize, style_transfer
 from nst_utils.losses import feature_reconstruction_loss
 from nst_utils.transfer import IMAGES_DIR
 
@@ -104,21 +104,38 @@ def test_content_init_with_no_style_keeps_the_content(tmp_path):
     image, history = style_transfer(CONTENT, STYLE, tmp_path / "o.png", init="content",
                                     style_weights=(0, 0, 0, 0, 0), tv_weight=0, **TINY)
     assert len(history) == 1 and history[-1]["content"] == 0.0
-    np.testing.assert_allclose(image, Image.open(CONTENT).resize((48, 32), Image.LANCZOS),
-                               atol=1)
+    np.testing.assert_allclose(image, load_image(CONTENT, size=(32, 48)), atol=1)
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(style_weights=(1, 2)), "one weight per layer"),
+    (dict(style_weights=(1, 2)), "one weight per style layer"),
     (dict(content_layer="block9_conv1"), "no layer named"),
     (dict(optimizer="newton"), "Unknown optimizer"),
     (dict(init="nowhere.png"), "init must be"),
-    (dict(iterations=0), "at least 1"),
+    (dict(iterations=0), "^iterations must be at least 1, got 0"),
+    (dict(style_weights=(1, -2, 1, 1, 1)), "^style_weights must not be negative, got -2"),
+    (dict(style_weights=(1, 1, np.inf, 1, 1)), "^style_weights must be a finite number, got inf"),
+    (dict(content_weight=np.nan), "^content_weight must be a finite number, got nan"),
+    (dict(tv_weight=-1), "^tv_weight must not be negative"),
+    (dict(optimizer="adam", learning_rate=np.nan), "^learning_rate must be a finite number"),
+    (dict(optimizer="adam", learning_rate=0), "^learning_rate must be more than 0, got 0"),
+    (dict(save_every=0), "^save_every must be at least 1, got 0"),
+    (dict(save_every=-1), "^save_every must be at least 1, got -1"),
+    (dict(max_size=0), "^max_size must be at least 1"),
+    (dict(max_size=2.5), "^max_size must be a whole number, got 2.5"),
+    (dict(memory_limit=-5), "^memory_limit must be more than 0"),
+    (dict(animation_every=0), "^animation_every must be at least 1"),
+    (dict(seed=-1), "^seed must be at least 0"),
+    (dict(scales=(np.nan, 1.0)), "^scales must be a finite number"),
+    (dict(style_scale=np.inf), "^style_scale must be a finite number"),
+    (dict(init_noise=np.nan), "^init_noise must be a finite number"),
 ])
-def test_bad_options_raise_clear_errors(tmp_path, kwargs, message):
+def test_bad_options_raise_clear_errors_before_any_work(tmp_path, kwargs, message, monkeypatch):
     options = {**TINY, **kwargs}
+    monkeypatch.setattr("nst_utils.transfer.build_vgg", None)  # refused before building VGG
     with pytest.raises(NSTError, match=message):
         style_transfer(CONTENT, STYLE, tmp_path / "o.png", **options)
+    assert not list(tmp_path.iterdir())
 
 
 def test_nan_loss_is_reported():
