@@ -172,7 +172,7 @@ def _parser():
 
 def _transfer(args):
     from .optimize import Interrupted
-    from .preflight import output_paths
+    from .preflight import check_positive, output_paths
     from .transfer import IMAGES_DIR, style_transfer
 
     if args.style and args.styles:
@@ -184,6 +184,7 @@ def _transfer(args):
     content = Path(args.content) if args.content else IMAGES_DIR / DEFAULT_CONTENT
     styles = styles or [IMAGES_DIR / DEFAULT_STYLE]
     output = Path(args.output) if args.output else _new_result_path(content, styles)
+    check_positive("memory_limit", args.memory_limit)  # in GB here, bytes in style_transfer
     style = styles if len(styles) > 1 else styles[0]
     started = time.perf_counter()
     with warnings.catch_warnings():

@@ -73,8 +73,8 @@ def check_writable(path, overwrite=False):
         else:
             os.rmdir(tempfile.mkdtemp(prefix=".nst-", dir=existing))
     except OSError as error:
-        raise NSTError(f"Cannot write '{path}': {error.strerror or error} in '{existing}'. "
-                       "Choose another output folder.") from None
+        raise NSTError(f"Cannot write '{path}': creating a file in '{existing}' failed "
+                       f"({error.strerror or error}). Choose another output folder.") from None
 
 
 def write_or_fall_back(path, write, overwrite=False):
@@ -136,8 +136,8 @@ def check_writable(path, overwrite=False):
         else:
             os.rmdir(tempfile.mkdtemp(prefix=".nst-", dir=existing))
     except OSError as error:
-        raise NSTError(f"Cannot write '{path}': {error.strerror or error} in '{existing}'. "
-                       "Choose another output folder.") from None
+        raise NSTError(f"Cannot write '{path}': creating a file in '{existing}' failed "
+                       f"({error.strerror or error}). Choose another output folder.") from None
 
 
 def fallback_path(path):

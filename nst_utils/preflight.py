@@ -148,7 +148,7 @@ def check_outputs(planned, inputs, overwrite):
             if is_path(source) and _same_file(path, source):
                 raise NSTError(f"The output '{path}' is the {role}; nst never writes over its "
                                "inputs. Choose another output name.")
-    existing = [str(path) for path in planned if path.exists()]
+    existing = [str(path) for path in planned if path.exists() and not path.is_dir()]
     if existing and not overwrite:
         raise NSTError(f"Output already exists: {', '.join(existing[:3])}. Choose another output "
                        f"name, or pass {option('overwrite', True)}.")
