@@ -138,7 +138,7 @@ def _opened(path):
         try:
             opened = Image.open(path)
         except Image.DecompressionBombError:
-            raise NSTError(f"'{path}' has more than {max_pixels() / 1e6:.0f} megapixels, more "
+            raise NSTError(f"'{path}' has more than {max_pixels() / 1e6:.3g} megapixels, more "
                            "than nst decodes (Pillow's decompression-bomb limit); shrink it "
                            "first.") from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:

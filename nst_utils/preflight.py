@@ -96,12 +96,18 @@ def check_image(keyword, value):
 
 def image_list(keyword, value):
     """One image (a path, or a 2-D or 3-D array) or a list of them, as a checked list."""
+    return [check_image(keyword, item) for item in as_list(keyword, value)]
+
+
+def as_list(keyword, value):
+    """One image or mask (a path or an array: never a list of its rows) or a list of them, as
+    a list."""
     if is_path(value) or isinstance(value, np.ndarray):
-        return [check_image(keyword, value)]
+        return [value]
     if not isinstance(value, (list, tuple)) or not value:
         raise NSTError(f"{option(keyword)} must be an image path or array, or a list of them; "
                        f"got {value!r:.60}.")
-    return [check_image(keyword, item) for item in value]
+    return list(value)
 
 
 def check_init(init):

@@ -18,7 +18,7 @@ from .losses import (feature_reconstruction_loss, normalized_gram, style_loss_to
 from .memory import check_memory, truncated_table
 from .models import build_vgg
 from .optimize import OPTIMIZERS, Evaluator, minimize
-from .preflight import (check_choice, check_count, check_image, check_init, check_outputs, check_positive,
+from .preflight import (as_list, check_choice, check_count, check_image, check_init, check_outputs, check_positive,
                         check_weight, check_weights, image_list, planned_outputs)
 from .regions import layer_masks, load_masks
 
@@ -109,7 +109,7 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
     content_weight = check_weight("content_weight", content_weight)
     tv_weight = check_weight("tv_weight", tv_weight)
     styles = image_list("style_img_path", style_img_path)
-    masks = None if style_masks is None else image_list("style_masks", style_masks)
+    masks = None if style_masks is None else as_list("style_masks", style_masks)
     inputs = {"content image": check_image("base_img_path", base_img_path),
               **{f"style image {n}": style for n, style in enumerate(styles, 1)},
               **{f"mask {n}": mask for n, mask in enumerate(masks or [], 1)},

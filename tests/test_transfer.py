@@ -1,5 +1,9 @@
 """The Evaluator, the four optimisers and style_transfer() end to end on tiny images."""
 
+import errno
+import os
+import tempfile
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -184,3 +188,50 @@ def test_animation_has_the_start_every_nth_iteration_and_the_result(tmp_path):
                                               - image).mean())  # the result, in 256 colours
     assert errors == sorted(errors, reverse=True) and errors[0] > errors[-1] + 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif", "o.png"]
+
+
+def test_arrays_are_accepted_for_content_style_mask_and_init(tmp_path):
+    content = np.asarray(Image.open(CONTENT).resize((48, 32)))           # uint8 (H, W, 3)
+    style = load_image(STYLE, max_size=60)                                # float (H, W, 3): one style
+    gray_style = style.mean(axis=2)                                       # (H, W): one style too
+    image, history = style_transfer(content, [style, gray_style], tmp_path / "o.png",
+                                    style_masks=[np.ones((32, 48)), np.ones((32, 48))],
+                                    init=content.astype(np.float32), **TINY)
+    assert image.shape == (32, 48, 3) and len(history) == 5
+    image, _ = style_transfer(content, gray_style, tmp_path / "p.png", style_masks=np.ones((8, 12)),
+                              **TINY)
+    assert image.shape == (32, 48, 3)
+
+
+@pytest.mark.parametrize("content, style, message", [
+    (42, STYLE, "^base_img_path must be an image path or an image array .*, got int"),
+    (CONTENT, {"a": 1}, "^style_img_path must be an image path or array, or a list"),
+    (np.zeros((4, 5, 2)), STYLE, r"shape \(H, W\), \(H, W, 3\) or \(H, W, 4\).*\(4, 5, 2\)"),
+    (np.full((40, 60, 3), 0.5), STYLE, "values in 0-1; nst takes 0-255: multiply it by 255"),
+    (np.full((40, 60, 3), np.nan), STYLE, "finite values in 0-255"),
+])
+def test_what_is_not_an_image_is_refused_clearly(tmp_path, content, style, message):
+    with pytest.raises(NSTError, match=message):
+        style_transfer(content, style, tmp_path / "o.png", **TINY)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_result_that_cannot_be_written_is_saved_elsewhere(tmp_path, monkeypatch):
+    import nst_utils.files as files
+
+    real = files.atomic_write
+    full = tmp_path / "full"
+
+    def disk_full_in(path, write, overwrite=False):
+        if path.parent == full:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(path, write, overwrite)
+
+    monkeypatch.setattr(files, "atomic_write", disk_full_in)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "spare"))
+    (tmp_path / "spare").mkdir()
+    with pytest.raises(NSTError, match=r"Could not write the result to '.*full/o.png' \(No "
+                                       r"space left on device\); it was saved to '.*spare/o.png'"):
+        style_transfer(CONTENT, STYLE, full / "o.png", **TINY)
+    assert Image.open(tmp_path / "spare" / "o.png").size == (48, 32)
+    assert not full.exists()  # nothing was written there
