@@ -25,7 +25,7 @@ INIT_NAMES = ("noise", "content", "style")
 
 def check_weight(keyword, value):
     """A loss weight as a float, or NSTError: it must be a finite number >= 0."""
-    number = _real(keyword, value)
+    number = check_number(keyword, value)
     if number < 0:
         raise NSTError(f"{option(keyword)} must not be negative, got {value}.")
     return number
@@ -44,7 +44,7 @@ def check_positive(keyword, value, optional=True):
     """A finite number > 0 as a float (None passes when `optional`), or NSTError."""
     if value is None and optional:
         return None
-    number = _real(keyword, value)
+    number = check_number(keyword, value)
     if number <= 0:
         raise NSTError(f"{option(keyword)} must be more than 0, got {value}.")
     return number
@@ -69,7 +69,7 @@ def check_choice(keyword, value, choices):
     return value
 
 
-def _real(keyword, value):
+def check_number(keyword, value):
     """`value` as a finite float, or NSTError naming `keyword`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise NSTError(f"{option(keyword)} must be a number, got {value!r}.")

@@ -18,8 +18,9 @@ from .losses import (feature_reconstruction_loss, normalized_gram, style_loss_to
 from .memory import check_memory, truncated_table
 from .models import build_vgg
 from .optimize import OPTIMIZERS, Evaluator, minimize
-from .preflight import (as_list, check_choice, check_count, check_image, check_init, check_outputs, check_positive,
-                        check_weight, check_weights, image_list, planned_outputs)
+from .preflight import (as_list, check_choice, check_count, check_image, check_init,
+                        check_number, check_outputs, check_positive, check_weight,
+                        check_weights, image_list, planned_outputs)
 from .regions import layer_masks, load_masks
 
 STYLE_LAYERS = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
@@ -280,10 +281,10 @@ def _check_beyond_options(preserve_color, style_scale, init_noise):
     """Refuse an unknown preserve_color, a style_scale out of range or init_noise outside [0, 1]."""
     check_preserve_color(preserve_color)
     low, high = STYLE_SCALE_RANGE
-    if not low <= check_weight("style_scale", style_scale) <= high:
+    if not low <= check_number("style_scale", style_scale) <= high:
         raise NSTError(f"{option('style_scale')} must be between {low} and {high} (a multiple "
                        f"of the content's size), got {style_scale}.")
-    if not 0.0 <= check_weight("init_noise", init_noise) <= 1.0:
+    if not 0.0 <= check_number("init_noise", init_noise) <= 1.0:
         raise NSTError(f"{option('init_noise')} must be a fraction between 0 and 1, got "
                        f"{init_noise}.")
 

@@ -192,7 +192,7 @@ def test_animation_has_the_start_every_nth_iteration_and_the_result(tmp_path):
 
 def test_arrays_are_accepted_for_content_style_mask_and_init(tmp_path):
     content = np.asarray(Image.open(CONTENT).resize((48, 32)))           # uint8 (H, W, 3)
-    style = load_image(STYLE, max_size=60)                                # float (H, W, 3): one style
+    style = load_image(STYLE, max_size=60)                                # float: one style
     gray_style = style.mean(axis=2)                                       # (H, W): one style too
     image, history = style_transfer(content, [style, gray_style], tmp_path / "o.png",
                                     style_masks=[np.ones((32, 48)), np.ones((32, 48))],
