@@ -134,6 +134,7 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
     truncated_table(convnet, layers)  # unknown layers: refused here, before reading images
     height, width = _result_dims(image_size(base_img_path), max_size)
     style_sizes = [image_size(style) for style in styles]
+    scales, per_scale = _fitting_scales(scales, per_scale, height, width, layers)
     for scale in scales:  # refuse before reading the images, at every scale
         dims = _scaled(height, width, scale)
         _check_large_enough("content", dims, layers)
@@ -195,6 +196,20 @@ def _save_result(path, write, overwrite, what):
     if failure is not None:
         raise NSTError(f"Could not write the {what} to '{path}' ({failure.strerror or failure}); "
                        f"it was saved to '{written}' instead.")
+
+
+def _fitting_scales(scales, per_scale, height, width, layers):
+    """Drop the coarse scales at which the content would be too small for `layers`; each
+    dropped scale's iterations go to the next scale. Coarse scales only save time, so a small
+    image is simply optimised at fewer of them (the final scale is kept and checked)."""
+    needed = 2 ** (max(int(layer[5]) for layer in layers) - 1)
+    kept, counts, carried = [], [], 0
+    for scale, steps in zip(scales[:-1], per_scale[:-1]):
+        if min(_scaled(height, width, scale)) < needed:
+            carried += steps
+        else:
+            kept, counts, carried = kept + [scale], counts + [steps + carried], 0
+    return kept + scales[-1:], counts + [per_scale[-1] + carried]
 
 
 def _result_dims(size, max_size):

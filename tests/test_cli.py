@@ -149,6 +149,17 @@ def test_unwritable_outputs_are_refused_before_any_work(tmp_path, capsys, monkey
     assert sorted(tmp_path.iterdir()) == before
 
 
+def test_the_animation_path_is_checked_before_any_work_too(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("nst_utils.transfer.build_vgg", None)  # would fail if reached
+    assert main(["transfer", CONTENT, STYLE, "-o", str(tmp_path / "r.png"), "--animation",
+                 "/proc/nst/a.gif", *FAST]) == 1
+    one_line_error(capsys.readouterr().err, "Cannot write '/proc/nst/a.gif'")
+    assert main(["transfer", CONTENT, STYLE, "-o", str(tmp_path / "r.png"), "--animation",
+                 str(tmp_path / "a.png"), *FAST]) == 1
+    one_line_error(capsys.readouterr().err, "is written as a GIF: give it a name ending in .gif")
+    assert not list(tmp_path.iterdir())
+
+
 def test_a_failed_snapshot_is_reported_and_the_run_goes_on(tmp_path, capsys, monkeypatch):
     def full_disk(path, image, overwrite=False):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

@@ -235,3 +235,10 @@ def test_a_result_that_cannot_be_written_is_saved_elsewhere(tmp_path, monkeypatc
         style_transfer(CONTENT, STYLE, full / "o.png", **TINY)
     assert Image.open(tmp_path / "spare" / "o.png").size == (48, 32)
     assert not full.exists()  # nothing was written there
+
+
+def test_a_coarse_scale_too_small_for_the_network_is_skipped(tmp_path):
+    _, history = style_transfer(CONTENT, STYLE, tmp_path / "o.png", scales=(0.25, 0.5, 1.0),
+                                iterations=[2, 2, 2], max_size=48, progress=False)
+    # 48x32 -> 12x8 is below block5's 16 pixels: its 2 iterations move to the 0.5 scale
+    assert [record["scale"] for record in history] == [0.5] * 4 + [1.0] * 2
