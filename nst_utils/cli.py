@@ -34,10 +34,11 @@ def main(argv=None):
             if stop.signum is None:
                 print(f"nst: error: {error}", file=sys.stderr)
                 return 1
+            print(f"nst: stopped by {stop.name}: {error}", file=sys.stderr)
         except KeyboardInterrupt:
             stop.signum = stop.signum or signal.SIGINT
-        print(f"nst: stopped by {stop.name} before a result was made; nothing was saved.",
-              file=sys.stderr)
+            print(f"nst: stopped by {stop.name} before a result was made; nothing was saved.",
+                  file=sys.stderr)
         return stop.status
 
 
@@ -93,8 +94,9 @@ def _parser():
     transfer.add_argument("-o", "--output", help="output image; default: a new file in results/")
     transfer.add_argument("--max-size", type=int, default=384,
                           help="longest side of the output in pixels (default: 384)")
-    transfer.add_argument("--iterations", type=int, default=100,
-                          help="optimizer iterations (default: 100)")
+    transfer.add_argument("--iterations", type=int, default=130,
+                          help="optimizer iterations, split equally between the scales "
+                               "(default: 130)")
     transfer.add_argument("--convnet", choices=["vgg16", "vgg19"], default="vgg16")
     transfer.add_argument("--pooling", choices=["max", "avg"], default="max")
     transfer.add_argument("--init", default="content",
@@ -118,9 +120,10 @@ def _parser():
     transfer.add_argument("--weights", help="a weights file to use instead of ImageNet's")
     transfer.add_argument("--overwrite", action="store_true",
                           help="replace the output file if it exists")
-    transfer.add_argument("--scales", type=float, nargs="+", default=[1.0],
-                          help="coarse-to-fine fractions of the size, ending with 1, e.g. 0.5 1; "
-                               "the iterations are split equally between them (default: 1)")
+    # The default is the fastest recipe at equal quality: benchmarks/default_recipe.py
+    transfer.add_argument("--scales", type=float, nargs="+", default=[0.5, 1.0],
+                          help="coarse-to-fine fractions of the size, ending with 1; the "
+                               "iterations are split equally between them (default: 0.5 1)")
     transfer.add_argument("--memory-limit", type=float, metavar="GB",
                           help="memory the run may use (default: what is available now)")
     beyond = transfer.add_argument_group("beyond Gatys 2016 (Gatys et al. 2017)")
