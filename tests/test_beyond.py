@@ -288,4 +288,4 @@ def test_cli_blends_styles_with_masks_and_options(tmp_path, capsys):
     assert main(["transfer", str(CONTENT), str(STYLE), "--style", str(STYLE2)]) == 1
     assert "not both" in capsys.readouterr().err
     assert main(["transfer", str(CONTENT), "--style", str(STYLE), "--init-noise", "2"]) == 1
-    assert "init_noise must be a fraction" in capsys.readouterr().err
+    assert "--init-noise must be a fraction" in capsys.readouterr().err
