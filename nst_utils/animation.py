@@ -11,7 +11,6 @@ import numpy as np
 from PIL import Image
 
 from .errors import NSTError
-from .files import atomic_write
 from .images import to_uint8
 
 #: How long each frame shows, and the last one (the result) before the animation loops.
@@ -36,7 +35,7 @@ class Animation:
     Each frame is resized to the final (height, width) (coarse scales give smaller images) and,
     with `colorize`, passed through it (a function of a uint8 RGB image, such as putting the
     content's colours back on a luminance-only transfer), then reduced to 256 colours and kept in
-    memory at one byte per pixel until `save` writes the GIF.
+    memory at one byte per pixel until `writer` writes the GIF.
 
     Args:
         path: the GIF file (see `animation_path`).
@@ -67,15 +66,15 @@ class Animation:
             self.frames.pop()
         self.frames.append((iteration, self._frame(image)))
 
-    def save(self, overwrite=False):
-        """Write the frames as a looping GIF, atomically; return its path."""
+    def writer(self):
+        """A function writing the frames as a looping GIF to a binary handle (for
+        `nst_utils.files.atomic_write`)."""
         if not self.frames:
             raise NSTError("The animation has no frames to write.")
         first, *rest = [frame for _, frame in self.frames]
         durations = [FRAME_MS] * (len(self.frames) - 1) + [HOLD_MS]
-        return atomic_write(self.path, lambda handle: first.save(
-            handle, format="GIF", save_all=True, append_images=rest, duration=durations,
-            loop=0), overwrite)
+        return lambda handle: first.save(handle, format="GIF", save_all=True,
+                                         append_images=rest, duration=durations, loop=0)
 
     def _frame(self, image):
         """A uint8 RGB image as a final-size frame of 256 colours without dithering."""

@@ -1,11 +1,14 @@
 """The `nst` command: `nst transfer`, `nst weights`, `nst assign`, `nst grade`."""
 
 import argparse
+import signal
 import sys
+import threading
 import time
+import warnings
 from pathlib import Path
 
-from .errors import NSTError
+from .errors import NSTError, command_line_names
 
 #: What `nst transfer` paints when given no images: the demo.
 DEFAULT_CONTENT = "chelsea.jpg"
@@ -13,20 +16,66 @@ DEFAULT_STYLE = "scream.jpg"
 
 
 def main(argv=None):
-    """Entry point of the `nst` command; returns the exit status."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if not hasattr(args, "run"):
-        parser.print_help()
-        return 2
-    try:
-        return args.run(args) or 0
-    except NSTError as error:
-        print(f"nst: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("nst: interrupted", file=sys.stderr)
-        return 130
+    """Entry point of the `nst` command; returns the exit status.
+
+    Ctrl-C (SIGINT) and SIGTERM stop a transfer and keep the best image so far; the status is
+    then 128 + the signal's number (130, 143), as a shell reports a process the signal ended.
+    """
+    with StopSignals() as stop, command_line_names():
+        try:
+            parser = _parser()
+            args = parser.parse_args(argv)
+            if not hasattr(args, "run"):
+                parser.print_help()
+                return 2
+            args.stop = stop
+            return args.run(args) or 0
+        except NSTError as error:
+            if stop.signum is None:
+                print(f"nst: error: {error}", file=sys.stderr)
+                return 1
+            print(f"nst: stopped by {stop.name}: {error}", file=sys.stderr)
+        except KeyboardInterrupt:
+            stop.signum = stop.signum or signal.SIGINT
+            print(f"nst: stopped by {stop.name} before a result was made; nothing was saved.",
+                  file=sys.stderr)
+        return stop.status
+
+
+class StopSignals:
+    """Within this block the first SIGINT or SIGTERM raises KeyboardInterrupt, which the
+    optimiser turns into an early end that keeps the best image; later signals are only
+    noted, so that saving the result is not cut short. Outside the main thread (where Python
+    cannot handle signals) it does nothing."""
+
+    def __init__(self):
+        self.signum = None
+        self._previous = {}
+
+    @property
+    def name(self):
+        """The signal's name, such as "SIGTERM"."""
+        return signal.Signals(self.signum).name
+
+    @property
+    def status(self):
+        """The exit status that tells a signal ended the run: 128 + its number."""
+        return 128 + self.signum
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {signum: signal.signal(signum, self._handle)
+                              for signum in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc_info):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum, frame):
+        if self.signum is None:
+            self.signum = signum
+            raise KeyboardInterrupt
 
 
 def _parser():
@@ -45,8 +94,9 @@ def _parser():
     transfer.add_argument("-o", "--output", help="output image; default: a new file in results/")
     transfer.add_argument("--max-size", type=int, default=384,
                           help="longest side of the output in pixels (default: 384)")
-    transfer.add_argument("--iterations", type=int, default=100,
-                          help="optimizer iterations (default: 100)")
+    transfer.add_argument("--iterations", type=int, default=130,
+                          help="optimizer iterations, split equally between the scales "
+                               "(default: 130)")
     transfer.add_argument("--convnet", choices=["vgg16", "vgg19"], default="vgg16")
     transfer.add_argument("--pooling", choices=["max", "avg"], default="max")
     transfer.add_argument("--init", default="content",
@@ -70,9 +120,10 @@ def _parser():
     transfer.add_argument("--weights", help="a weights file to use instead of ImageNet's")
     transfer.add_argument("--overwrite", action="store_true",
                           help="replace the output file if it exists")
-    transfer.add_argument("--scales", type=float, nargs="+", default=[1.0],
-                          help="coarse-to-fine fractions of the size, ending with 1, e.g. 0.5 1; "
-                               "the iterations are split equally between them (default: 1)")
+    # The default is the fastest recipe at equal quality: benchmarks/default_recipe.py
+    transfer.add_argument("--scales", type=float, nargs="+", default=[0.5, 1.0],
+                          help="coarse-to-fine fractions of the size, ending with 1; the "
+                               "iterations are split equally between them (default: 0.5 1)")
     transfer.add_argument("--memory-limit", type=float, metavar="GB",
                           help="memory the run may use (default: what is available now)")
     beyond = transfer.add_argument_group("beyond Gatys 2016 (Gatys et al. 2017)")
@@ -133,6 +184,8 @@ def _parser():
 
 
 def _transfer(args):
+    from .optimize import Interrupted
+    from .preflight import check_positive, output_paths
     from .transfer import IMAGES_DIR, style_transfer
 
     if args.style and args.styles:
@@ -143,30 +196,38 @@ def _transfer(args):
         raise NSTError("Give both a content and a style image, or neither for the demo.")
     content = Path(args.content) if args.content else IMAGES_DIR / DEFAULT_CONTENT
     styles = styles or [IMAGES_DIR / DEFAULT_STYLE]
-    if args.max_size is not None and args.max_size < 16:
-        raise NSTError(f"--max-size must be at least 16 pixels, got {args.max_size}.")
     output = Path(args.output) if args.output else _new_result_path(content, styles)
+    check_positive("memory_limit", args.memory_limit)  # in GB here, bytes in style_transfer
     style = styles if len(styles) > 1 else styles[0]
     started = time.perf_counter()
-    _, history = style_transfer(
-        content, style, output, convnet=args.convnet, content_weight=args.content_weight,
-        style_weights=args.style_weights, tv_weight=args.tv_weight,
-        content_layer=args.content_layer, style_layers=args.style_layers,
-        iterations=args.iterations, init=args.init, seed=args.seed, optimizer=args.optimizer,
-        max_size=args.max_size, pooling=args.pooling, save_every=args.save_every,
-        overwrite=args.overwrite, learning_rate=args.learning_rate,
-        weights=args.weights or "imagenet", scales=args.scales,
-        memory_limit=None if args.memory_limit is None else args.memory_limit * 1e9,
-        preserve_color=args.preserve_color, style_blend=args.style_blend,
-        style_scale=args.style_scale, style_masks=args.style_masks,
-        adaptive_weights=args.adaptive_weights, init_noise=args.init_noise,
-        animation=args.animation, animation_every=args.animation_every)
-    last = history[-1] if history else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Interrupted)  # said below, in one line
+        _, history = style_transfer(
+            content, style, output, convnet=args.convnet, content_weight=args.content_weight,
+            style_weights=args.style_weights, tv_weight=args.tv_weight,
+            content_layer=args.content_layer, style_layers=args.style_layers,
+            iterations=args.iterations, init=args.init, seed=args.seed,
+            optimizer=args.optimizer, max_size=args.max_size, pooling=args.pooling,
+            save_every=args.save_every, overwrite=args.overwrite,
+            learning_rate=args.learning_rate, weights=args.weights or "imagenet",
+            scales=args.scales,
+            memory_limit=None if args.memory_limit is None else args.memory_limit * 1e9,
+            preserve_color=args.preserve_color, style_blend=args.style_blend,
+            style_scale=args.style_scale, style_masks=args.style_masks,
+            adaptive_weights=args.adaptive_weights, init_noise=args.init_noise,
+            animation=args.animation, animation_every=args.animation_every)
+    last = history[-1]
+    saved = output_paths(output)[0]
+    if args.stop.signum is not None:
+        print(f"nst: stopped by {args.stop.name} after {last['iteration']} of "
+              f"{args.iterations} iterations; the best image so far is saved in {saved}.",
+              file=sys.stderr)
+        return args.stop.status
     terms = ", ".join(f"{name} {value:.3g}" for name, value in last.items()
                       if name not in ("iteration", "evaluations", "seconds", "scale"))
-    print(f"Saved {output if output.suffix else str(output) + '.png'} after "
-          f"{last.get('iteration', 0)} iterations, {last.get('evaluations', 0)} evaluations, "
-          f"{time.perf_counter() - started:.0f} s in all ({terms}).")
+    print(f"Saved {saved} after {last['iteration']} iterations, {last['evaluations']} "
+          f"evaluations, {time.perf_counter() - started:.0f} s in all ({terms}).")
+    return 0
 
 
 def _new_result_path(content, styles):

@@ -11,7 +11,7 @@ with and without XLA: XLA's fused kernels keep about twice as many buffers alive
 
 import os
 
-from .errors import NSTError
+from .errors import NSTError, option
 
 #: Convolutions per block of VGG16 and VGG19 and the channels of each block.
 _CONVS_PER_BLOCK = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
@@ -104,9 +104,10 @@ def check_memory(height, width, convnet="vgg19", layers=("block5_conv1",), limit
     needed = predict_peak_bytes(height, width, convnet, layers, xla)
     if needed > limit:
         fits = largest_fitting_size(height, width, convnet, layers, limit, xla)
-        advice = (f"Use max_size={fits} (--max-size {fits}) or less" if fits >= 16
+        advice = (f"Use {option('max_size', fits)} or less" if fits >= 16
                   else "Free some memory")
         raise NSTError(f"A {width}x{height} transfer with {convnet.upper()} needs about "
-                       f"{needed / 2**30:.1f} GiB but only {limit / 2**30:.1f} GiB is available. "
-                       f"{advice}, or pass a larger memory_limit if you know better.")
+                       f"{needed / 1e9:.1f} GB but only {limit / 1e9:.1f} GB is available. "
+                       f"{advice}, or pass a larger {option('memory_limit')} if you know "
+                       "better.")
     return needed

@@ -26,6 +26,11 @@ from .images import VGG_MEAN_BGR
 
 OPTIMIZERS = ("lbfgs", "lbfgs-restarts", "adam", "gd")
 
+
+class Interrupted(UserWarning):
+    """The warning that Ctrl-C (KeyboardInterrupt) ended an optimisation early."""
+
+
 # Valid preprocessed pixel values: 0-255 minus the mean, per BGR channel.
 _LOW, _HIGH = -VGG_MEAN_BGR, 255.0 - VGG_MEAN_BGR
 
@@ -55,7 +60,7 @@ class Evaluator:
         self.best_loss = math.inf
         self.best_x = None
         self.best_terms = {}
-        self.interrupted = False  # set by `minimize` when Ctrl-C ended the run
+        self.interrupted = False  # set by `minimize` when KeyboardInterrupt ended the run
         self._compiled = tf.function(self.loss_terms_and_grads, jit_compile=jit_compile)
         self._cached_x = None
         self._cached = None
@@ -144,7 +149,7 @@ def minimize(evaluator, x0, optimizer="lbfgs", iterations=100, learning_rate=Non
     except KeyboardInterrupt:
         evaluator.interrupted = True
         warnings.warn(f"Interrupted after {len(history)} iterations; returning the best image "
-                      "found so far.", stacklevel=2)
+                      "found so far.", Interrupted, stacklevel=2)
     finally:
         bar.close()
     if evaluator.best_x is None:

@@ -1,24 +1,29 @@
 """`style_transfer()`: Gatys et al.'s method end to end, with the course homework's signature."""
 
+import sys
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from .animation import Animation, animation_path
+from .animation import Animation
 from .color import (check_preserve_color, luminance_image, match_color_histogram,
                     recombine_luminance)
-from .errors import NSTError
-from .images import (VGG_MEAN_BGR, deprocess_image, load_image, preprocess_image, resize,
-                     save_image)
+from .errors import NSTError, option
+from .files import write_or_fall_back
+from .images import (VGG_MEAN_BGR, deprocess_image, image_size, image_writer, load_image,
+                     preprocess_image, resize, save_image)
 from .losses import (feature_reconstruction_loss, normalized_gram, style_loss_to_target,
                      total_variation_loss)
-from .memory import check_memory
+from .memory import check_memory, truncated_table
 from .models import build_vgg
-from .optimize import Evaluator, minimize
+from .optimize import OPTIMIZERS, Evaluator, minimize
+from .preflight import (as_list, check_choice, check_count, check_image, check_init,
+                        check_number, check_outputs, check_positive, check_weight,
+                        check_weights, image_list, planned_outputs)
 from .regions import layer_masks, load_masks
 
 STYLE_LAYERS = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 IMAGES_DIR = Path(__file__).resolve().parent.parent / "images"
 #: style_scale: the style image's longest side as a multiple of the content's, at most this far
 #: from 1 (smaller styles lose all structure at the deep layers, larger ones cost memory).
@@ -100,39 +105,49 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
         of each scale's own problem, comparable only within a scale).
     """
     style_layers = list(style_layers)
-    if len(style_weights) != len(style_layers):
-        raise NSTError(f"Got {len(style_weights)} style weights for {len(style_layers)} style "
-                       "layers; give one weight per layer.")
-    styles = ([style_img_path] if isinstance(style_img_path, (str, Path))
-              else list(style_img_path))
+    style_weights = check_weights("style_weights", style_weights, len(style_layers),
+                                  "style layers")
+    content_weight = check_weight("content_weight", content_weight)
+    tv_weight = check_weight("tv_weight", tv_weight)
+    styles = image_list("style_img_path", style_img_path)
+    masks = None if style_masks is None else as_list("style_masks", style_masks)
+    inputs = {"content image": check_image("base_img_path", base_img_path),
+              **{f"style image {n}": style for n, style in enumerate(styles, 1)},
+              **{f"mask {n}": mask for n, mask in enumerate(masks or [], 1)},
+              "init image": check_init(init)}
     blend = _blend_weights(style_blend, len(styles))
     _check_beyond_options(preserve_color, style_scale, init_noise)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    check_choice("pooling", pooling, ("max", "avg"))
+    learning_rate = check_positive("learning_rate", learning_rate)
+    memory_limit = check_positive("memory_limit", memory_limit)
+    check_count("seed", seed, minimum=0)
+    save_every = check_count("save_every", save_every, optional=True)
+    max_size = check_count("max_size", max_size, optional=True)
+    animation_every = check_count("animation_every", animation_every)
     scales, per_scale = _scale_plan(scales, iterations)
-    final_path, snapshot = _output_paths(output_img_path)
-    planned = [final_path] + [snapshot(n) for n in range(1, sum(per_scale) + 1)
-                              if save_every and n % save_every == 0]
-    if animation is not None:
-        planned.append(animation_path(animation))
-        if int(animation_every) < 1:
-            raise NSTError(f"animation_every must be at least 1, got {animation_every}.")
-    existing = [str(path) for path in planned if path.exists()]
-    if existing and not overwrite:
-        raise NSTError(f"Output already exists: {', '.join(existing[:3])}. Choose another "
-                       "output name, or pass overwrite=True (--overwrite).")
+    final_path, snapshot, planned = planned_outputs(output_img_path, save_every, sum(per_scale),
+                                                    animation)
+    check_outputs(planned, inputs, overwrite)
 
     layers = [content_layer, *style_layers]
-    height, width = load_image(base_img_path, max_size=max_size).shape[:2]
+    truncated_table(convnet, layers)  # unknown layers: refused here, before reading images
+    height, width = _result_dims(image_size(base_img_path), max_size)
+    style_sizes = [image_size(style) for style in styles]
+    scales, per_scale = _fitting_scales(scales, per_scale, height, width, layers)
+    for scale in scales:  # refuse before reading the images, at every scale
+        dims = _scaled(height, width, scale)
+        _check_large_enough("content", dims, layers)
+        for style_size in style_sizes:
+            _check_large_enough("style", style_dims(style_size, dims, style_scale), layers,
+                                hint=style_scale != 1.0)
+    check_memory(height, width, convnet, layers, memory_limit,
+                 xla=_use_xla(jit_compile, (height, width)))
     pairs = [_image_pair(base_img_path, styles, height, width, scale, style_scale,
                          preserve_color) for scale in scales]
-    masks = [None if style_masks is None
-             else load_masks(style_masks, content.shape[:2], len(styles)) for content, _ in pairs]
+    masks = [None if masks is None
+             else load_masks(masks, content.shape[:2], len(styles)) for content, _ in pairs]
     extractor = build_vgg(convnet, pooling, layers, weights=weights)
-    for content, scale_styles in pairs:  # refuse before any optimisation, at the smallest scale
-        _check_large_enough("content", content, layers)
-        for style in scale_styles:
-            _check_large_enough("style", style, layers, hint=style_scale != 1.0)
-    check_memory(height, width, convnet, layers, memory_limit,
-                 xla=_use_xla(jit_compile, pairs[-1][0]))
 
     colorize = _colorizer(preserve_color, base_img_path, (height, width))
     movie = None if animation is None else Animation(animation, animation_every,
@@ -150,7 +165,7 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
             noise = initial_image("noise", content, None, seed)
             loss_fn = adaptive_loss(loss_fn, x0, _importances(content_weight, style_weights,
                                                               tv_weight), noise)
-        evaluator = Evaluator(loss_fn, x0.shape, jit_compile=_use_xla(jit_compile, content))
+        evaluator = Evaluator(loss_fn, x0.shape, jit_compile=_use_xla(jit_compile, content.shape))
         if movie is not None and best is None:
             movie.add(0, deprocess_image(x0, *content.shape[:2]))
         on_iteration = _iteration_handler(content.shape[:2], save_every, snapshot, overwrite,
@@ -159,36 +174,76 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
             evaluator, x0, optimizer, steps, learning_rate, on_iteration, progress,
             continue_from=history[-1] if history else None, tags={"scale": scale})
         history += scale_history
-        if evaluator.interrupted:  # Ctrl-C: no further scales, finish with what we have
+        if evaluator.interrupted:  # Ctrl-C or SIGTERM: no further scales, keep what we have
             break
     if best.shape[1:3] != (height, width):
         best = _upsample(best, (height, width))
     optimised = deprocess_image(best, height, width)
     image = optimised if colorize is None else colorize(optimised)
-    save_image(final_path, image, overwrite=overwrite)
+    _save_result(final_path, image_writer(final_path, image), overwrite, "result")
     if movie is not None:
         movie.finish(history[-1]["iteration"], optimised)
-        movie.save(overwrite=overwrite)
+        _save_result(movie.path, movie.writer(), overwrite, "animation")
     return image, history
+
+
+def _save_result(path, write, overwrite, what):
+    """Write a result; if its place fails (a full disk), write it elsewhere and say where.
+
+    The run's work is never dropped: NSTError names the file that holds it.
+    """
+    written, failure = write_or_fall_back(path, write, overwrite)
+    if failure is not None:
+        raise NSTError(f"Could not write the {what} to '{path}' ({failure.strerror or failure}); "
+                       f"it was saved to '{written}' instead.")
+
+
+def _fitting_scales(scales, per_scale, height, width, layers):
+    """Drop the coarse scales at which the content would be too small for `layers`; each
+    dropped scale's iterations go to the next scale. Coarse scales only save time, so a small
+    image is simply optimised at fewer of them (the final scale is kept and checked)."""
+    needed = 2 ** (max(int(layer[5]) for layer in layers) - 1)
+    kept, counts, carried = [], [], 0
+    for scale, steps in zip(scales[:-1], per_scale[:-1]):
+        if min(_scaled(height, width, scale)) < needed:
+            carried += steps
+        else:
+            kept, counts, carried = kept + [scale], counts + [steps + carried], 0
+    return kept + scales[-1:], counts + [per_scale[-1] + carried]
+
+
+def _result_dims(size, max_size):
+    """The result's (height, width): the content's size, shrunk to `max_size` if larger."""
+    height, width = size
+    if max_size is not None and max(height, width) > max_size:
+        factor = max_size / max(height, width)
+        return max(1, round(height * factor)), max(1, round(width * factor))
+    return height, width
+
+
+def _scaled(height, width, scale):
+    """(height, width) at a fraction `scale` of the size."""
+    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 def _scale_plan(scales, iterations):
     """Validated scales and the iterations to spend at each (an equal split of an int)."""
-    scales = [float(scale) for scale in scales]
-    if not scales or scales[-1] != 1.0 or any(not 0 < scale <= 1 for scale in scales):
-        raise NSTError(f"scales must be fractions of the final size in (0, 1] ending with 1.0, "
-                       f"such as (0.5, 1.0); got {tuple(scales)}.")
+    scales = [check_positive("scales", scale, optional=False) for scale in scales]
+    if not scales or scales[-1] != 1.0 or max(scales) > 1:
+        raise NSTError(f"{option('scales')} must be fractions of the final size in (0, 1] "
+                       f"ending with 1, such as 0.5 1; got {' '.join(map(str, scales))}.")
     if isinstance(iterations, (list, tuple)):
-        per_scale = [int(count) for count in iterations]
+        per_scale = [check_count("iterations", count) for count in iterations]
         if len(per_scale) != len(scales):
             raise NSTError(f"Got {len(per_scale)} iteration counts for {len(scales)} scales; "
                            "give one count per scale, or a single total.")
     else:
-        per_scale = [int(iterations) // len(scales)] * len(scales)
-        per_scale[-1] += int(iterations) - sum(per_scale)  # the final scale gets the remainder
+        total = check_count("iterations", iterations)
+        per_scale = [total // len(scales)] * len(scales)
+        per_scale[-1] += total - sum(per_scale)  # the final scale gets the remainder
     if min(per_scale) < 1:
-        raise NSTError(f"iterations must be at least 1 per scale, got {iterations} for "
-                       f"{len(scales)} scales.")
+        raise NSTError(f"{option('iterations')} must be at least 1 per scale, got {iterations} "
+                       f"for {len(scales)} scales.")
     return scales, per_scale
 
 
@@ -199,7 +254,7 @@ def _image_pair(base_img_path, styles, height, width, scale, style_scale=1.0,
     The images are those the network compares: with preserve_color="luminance" all are gray
     luminance images, with "histogram" the styles carry the content's colour statistics.
     """
-    dims = (max(1, round(height * scale)), max(1, round(width * scale)))
+    dims = _scaled(height, width, scale)
     content = load_image(base_img_path, size=dims)
     styles = [style_image(path, dims, style_scale) for path in styles]
     if preserve_color == "histogram":
@@ -216,22 +271,24 @@ def style_image(path, dims, style_scale=1.0):
     Gram matrices do not see the style image's size, but its brush strokes cover a fixed number
     of pixels, which the network's fixed-size filters then see as large or small.
     """
-    height, width = load_image(path).shape[:2]
+    return load_image(path, size=style_dims(image_size(path), dims, style_scale))
+
+
+def style_dims(style_size, dims, style_scale=1.0):
+    """The (height, width) `style_image` gives a style of `style_size` for a result of dims."""
+    height, width = style_size
     factor = style_scale * max(dims) / max(height, width)
-    return load_image(path, size=(max(1, round(height * factor)), max(1, round(width * factor))))
+    return max(1, round(height * factor)), max(1, round(width * factor))
 
 
 def _blend_weights(style_blend, count):
     """The styles' blend weights, validated and normalised to sum 1 (default: equal)."""
     if style_blend is None:
         return [1.0 / count] * count
-    weights = [float(weight) for weight in style_blend]
-    if len(weights) != count:
-        raise NSTError(f"Got {len(weights)} blend weights for {count} styles; give one weight "
-                       "per style.")
-    if not all(np.isfinite(weights)) or min(weights) < 0 or sum(weights) <= 0:
-        raise NSTError(f"Blend weights must be non-negative numbers, at least one of them "
-                       f"positive; got {tuple(weights)}.")
+    weights = check_weights("style_blend", style_blend, count, "styles")
+    if sum(weights) <= 0:
+        raise NSTError(f"{option('style_blend')} must have at least one positive weight; got "
+                       f"{' '.join(map(str, weights))}.")
     return [weight / sum(weights) for weight in weights]
 
 
@@ -239,11 +296,12 @@ def _check_beyond_options(preserve_color, style_scale, init_noise):
     """Refuse an unknown preserve_color, a style_scale out of range or init_noise outside [0, 1]."""
     check_preserve_color(preserve_color)
     low, high = STYLE_SCALE_RANGE
-    if not low <= float(style_scale) <= high:
-        raise NSTError(f"style_scale must be between {low} and {high} (a multiple of the "
-                       f"content's size), got {style_scale}.")
-    if not 0.0 <= float(init_noise) <= 1.0:
-        raise NSTError(f"init_noise must be a fraction between 0 and 1, got {init_noise}.")
+    if not low <= check_number("style_scale", style_scale) <= high:
+        raise NSTError(f"{option('style_scale')} must be between {low} and {high} (a multiple "
+                       f"of the content's size), got {style_scale}.")
+    if not 0.0 <= check_number("init_noise", init_noise) <= 1.0:
+        raise NSTError(f"{option('init_noise')} must be a fraction between 0 and 1, got "
+                       f"{init_noise}.")
 
 
 def _upsample(batch, dims):
@@ -261,10 +319,11 @@ def _colorizer(preserve_color, base_img_path, dims):
     return lambda image: recombine_luminance(image, content)
 
 
-def _use_xla(jit_compile, image):
-    """Resolve jit_compile="auto" for an image: XLA where it pays off (see XLA_MIN_PIXELS)."""
+def _use_xla(jit_compile, dims):
+    """Resolve jit_compile="auto" for an image of dims (height, width, ...): XLA where it pays
+    off (see XLA_MIN_PIXELS)."""
     if jit_compile == "auto":
-        return image.shape[0] * image.shape[1] >= XLA_MIN_PIXELS
+        return dims[0] * dims[1] >= XLA_MIN_PIXELS
     return bool(jit_compile)
 
 
@@ -274,7 +333,12 @@ def _iteration_handler(dims, save_every, snapshot, overwrite, callback, movie=No
     def on_iteration(iteration, batch, record):
         image = deprocess_image(batch, *dims)
         if save_every and iteration % save_every == 0:
-            save_image(snapshot(iteration), image, overwrite=overwrite)
+            try:
+                save_image(snapshot(iteration), image, overwrite=overwrite)
+            except (OSError, NSTError) as error:  # a snapshot is not worth the run
+                tqdm.write(f"Could not save the snapshot '{snapshot(iteration)}' "
+                           f"({getattr(error, 'strerror', None) or error}); going on.",
+                           file=sys.stderr)
         if movie is not None:
             movie.add(iteration, image)
         if callback is not None:
@@ -380,33 +444,21 @@ def initial_image(init, content, style, seed=0):
         return preprocess_image(content)
     if isinstance(init, str) and init == "style":
         return preprocess_image(resize(style, (height, width)))
-    path = Path(init)
-    if not path.exists():
-        raise NSTError(f"init must be 'noise', 'content', 'style' or an image path; got '{init}'.")
-    return preprocess_image(load_image(path, size=(height, width)))
+    return preprocess_image(load_image(check_init(init), size=(height, width)))
 
 
-def _check_large_enough(name, image, layers, hint=False):
-    """Refuse images too small to have any pixel left at the deepest layer's resolution.
+def _check_large_enough(name, dims, layers, hint=False):
+    """Refuse an image of dims (height, width) too small to have any pixel left at the deepest
+    layer's resolution.
 
     With `hint`, the message also points at style_scale (which made the image this small).
     """
     deepest_block = max(int(layer[5]) for layer in layers if layer.startswith("block"))
     needed = 2 ** (deepest_block - 1)  # each block before it halves the size
-    height, width = image.shape[:2]
+    height, width = dims
     if min(height, width) < needed:
         raise NSTError(f"The {name} image is {width}x{height} pixels after resizing, too small "
                        f"for layer block{deepest_block}_*, which needs at least {needed} pixels "
                        "on each side. Use a larger (or less elongated) image, a larger "
-                       f"{'style_scale (--style-scale), ' if hint else ''}max_size, or "
-                       "shallower layers.")
-
-
-def _output_paths(output_img_path):
-    """The final image's path and a function giving the n-th intermediate image's path."""
-    output = Path(output_img_path)
-    if output.suffix.lower() in IMAGE_SUFFIXES:
-        final, stem = output, output.with_suffix("")
-    else:
-        final, stem = Path(f"{output}.png"), output
-    return final, lambda n: Path(f"{stem}_at_iteration_{n}.png")
+                       f"{option('style_scale') + ', ' if hint else ''}{option('max_size')}, "
+                       "or shallower layers.")

@@ -252,9 +252,9 @@ def test_init_noise_mixes_the_start_reproducibly():
 # Validation --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(style_blend=[1]), "1 blend weights for 2 styles"),
-    (dict(style_blend=[1, -1]), "non-negative"),
-    (dict(style_blend=[0, 0]), "at least one of them positive"),
+    (dict(style_blend=[1]), "Got 1 style_blend for 2 styles"),
+    (dict(style_blend=[1, -1]), "style_blend must not be negative"),
+    (dict(style_blend=[0, 0]), "style_blend must have at least one positive weight"),
     (dict(style_scale=0.05), "style_scale must be between 0.1 and 4"),
     (dict(style_scale=5), "style_scale must be between 0.1 and 4"),
     (dict(style_scale=0.2), "too small.*style_scale"),
@@ -288,4 +288,4 @@ def test_cli_blends_styles_with_masks_and_options(tmp_path, capsys):
     assert main(["transfer", str(CONTENT), str(STYLE), "--style", str(STYLE2)]) == 1
     assert "not both" in capsys.readouterr().err
     assert main(["transfer", str(CONTENT), "--style", str(STYLE), "--init-noise", "2"]) == 1
-    assert "init_noise must be a fraction" in capsys.readouterr().err
+    assert "--init-noise must be a fraction" in capsys.readouterr().err

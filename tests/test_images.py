@@ -1,5 +1,8 @@
 """Image loading of every kind of file, VGG preprocessing, and safe saving."""
 
+import time
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -132,3 +135,48 @@ def test_save_is_atomic_and_never_overwrites_silently(tmp_path, gradient):
 def test_save_needs_a_known_extension(tmp_path, gradient):
     with pytest.raises(NSTError, match="format"):
         save_image(tmp_path / "x.unknown", gradient)
+
+
+@pytest.fixture
+def large_jpeg(tmp_path):
+    """A 2400x1600 JPEG (the bundled photo enlarged)."""
+    path = tmp_path / "large.jpg"
+    Image.open(IMAGES_DIR / "chelsea.jpg").resize((2400, 1600), Image.LANCZOS).save(path)
+    return path
+
+
+def test_large_images_are_decoded_only_as_large_as_needed(tmp_path, large_jpeg, monkeypatch):
+    import nst_utils.images as images
+
+    Image.open(large_jpeg).save(tmp_path / "large.png")
+    decoded, rgb = [], images._rgb
+    monkeypatch.setattr(images, "_rgb", lambda image: decoded.append(image.size) or rgb(image))
+    for path in (large_jpeg, tmp_path / "large.png"):
+        small = load_image(path, max_size=64)
+        with Image.open(path) as full:  # the reference: full decode, then Lanczos
+            reference = np.asarray(full.convert("RGB").resize((64, 43), Image.LANCZOS), float)
+        assert small.shape == (43, 64, 3) and np.abs(small - reference).mean() < 3  # of 255
+    # JPEG: decoded at 1/8 (300x200); PNG: decoded whole, then averaged 12x12 at once
+    assert decoded == [(300, 200), (2400, 1600)]
+
+
+def test_one_pixel_limit_without_pillow_warnings(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow warns above, refuses above 2x
+    Image.new("RGB", (40, 30)).save(tmp_path / "warned.png")    # 1200 pixels
+    Image.new("RGB", (80, 30)).save(tmp_path / "refused.png")   # 2400 pixels
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Pillow's DecompressionBombWarning must not leak
+        assert load_image(tmp_path / "warned.png").shape == (30, 40, 3)
+        with pytest.raises(NSTError, match=r"more than 0.002 megapixels, more than nst decodes"):
+            load_image(tmp_path / "refused.png")
+
+
+def test_too_large_a_size_is_refused_before_decoding(large_jpeg, tmp_path, monkeypatch):
+    from nst_utils import style_transfer
+
+    monkeypatch.setattr("nst_utils.images._decode", None)  # decoding would fail
+    started = time.perf_counter()
+    with pytest.raises(NSTError, match="A 2400x1600 transfer with VGG16 needs about"):
+        style_transfer(large_jpeg, large_jpeg, tmp_path / "o.png", max_size=20000,
+                       memory_limit=4e9, progress=False)
+    assert time.perf_counter() - started < 5 and not list(tmp_path.glob("o*"))

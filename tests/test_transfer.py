@@ -1,11 +1,15 @@
 """The Evaluator, the four optimisers and style_transfer() end to end on tiny images."""
 
+import errno
+import os
+import tempfile
+
 import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
 
-from nst_utils import Evaluator, NSTError, build_vgg, minimize, style_transfer
+from nst_utils import Evaluator, NSTError, build_vgg, load_image, minimize, style_transfer
 from nst_utils.losses import feature_reconstruction_loss
 from nst_utils.transfer import IMAGES_DIR
 
@@ -104,21 +108,38 @@ def test_content_init_with_no_style_keeps_the_content(tmp_path):
     image, history = style_transfer(CONTENT, STYLE, tmp_path / "o.png", init="content",
                                     style_weights=(0, 0, 0, 0, 0), tv_weight=0, **TINY)
     assert len(history) == 1 and history[-1]["content"] == 0.0
-    np.testing.assert_allclose(image, Image.open(CONTENT).resize((48, 32), Image.LANCZOS),
-                               atol=1)
+    np.testing.assert_allclose(image, load_image(CONTENT, size=(32, 48)), atol=1)
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(style_weights=(1, 2)), "one weight per layer"),
+    (dict(style_weights=(1, 2)), "one weight per style layer"),
     (dict(content_layer="block9_conv1"), "no layer named"),
     (dict(optimizer="newton"), "Unknown optimizer"),
     (dict(init="nowhere.png"), "init must be"),
-    (dict(iterations=0), "at least 1"),
+    (dict(iterations=0), "^iterations must be at least 1, got 0"),
+    (dict(style_weights=(1, -2, 1, 1, 1)), "^style_weights must not be negative, got -2"),
+    (dict(style_weights=(1, 1, np.inf, 1, 1)), "^style_weights must be a finite number, got inf"),
+    (dict(content_weight=np.nan), "^content_weight must be a finite number, got nan"),
+    (dict(tv_weight=-1), "^tv_weight must not be negative"),
+    (dict(optimizer="adam", learning_rate=np.nan), "^learning_rate must be a finite number"),
+    (dict(optimizer="adam", learning_rate=0), "^learning_rate must be more than 0, got 0"),
+    (dict(save_every=0), "^save_every must be at least 1, got 0"),
+    (dict(save_every=-1), "^save_every must be at least 1, got -1"),
+    (dict(max_size=0), "^max_size must be at least 1"),
+    (dict(max_size=2.5), "^max_size must be a whole number, got 2.5"),
+    (dict(memory_limit=-5), "^memory_limit must be more than 0"),
+    (dict(animation_every=0), "^animation_every must be at least 1"),
+    (dict(seed=-1), "^seed must be at least 0"),
+    (dict(scales=(np.nan, 1.0)), "^scales must be a finite number"),
+    (dict(style_scale=np.inf), "^style_scale must be a finite number"),
+    (dict(init_noise=np.nan), "^init_noise must be a finite number"),
 ])
-def test_bad_options_raise_clear_errors(tmp_path, kwargs, message):
+def test_bad_options_raise_clear_errors_before_any_work(tmp_path, kwargs, message, monkeypatch):
     options = {**TINY, **kwargs}
+    monkeypatch.setattr("nst_utils.transfer.build_vgg", None)  # refused before building VGG
     with pytest.raises(NSTError, match=message):
         style_transfer(CONTENT, STYLE, tmp_path / "o.png", **options)
+    assert not list(tmp_path.iterdir())
 
 
 def test_nan_loss_is_reported():
@@ -167,3 +188,57 @@ def test_animation_has_the_start_every_nth_iteration_and_the_result(tmp_path):
                                               - image).mean())  # the result, in 256 colours
     assert errors == sorted(errors, reverse=True) and errors[0] > errors[-1] + 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif", "o.png"]
+
+
+def test_arrays_are_accepted_for_content_style_mask_and_init(tmp_path):
+    content = np.asarray(Image.open(CONTENT).resize((48, 32)))           # uint8 (H, W, 3)
+    style = load_image(STYLE, max_size=60)                                # float: one style
+    gray_style = style.mean(axis=2)                                       # (H, W): one style too
+    image, history = style_transfer(content, [style, gray_style], tmp_path / "o.png",
+                                    style_masks=[np.ones((32, 48)), np.ones((32, 48))],
+                                    init=content.astype(np.float32), **TINY)
+    assert image.shape == (32, 48, 3) and len(history) == 5
+    image, _ = style_transfer(content, gray_style, tmp_path / "p.png", style_masks=np.ones((8, 12)),
+                              **TINY)
+    assert image.shape == (32, 48, 3)
+
+
+@pytest.mark.parametrize("content, style, message", [
+    (42, STYLE, "^base_img_path must be an image path or an image array .*, got int"),
+    (CONTENT, {"a": 1}, "^style_img_path must be an image path or array, or a list"),
+    (np.zeros((4, 5, 2)), STYLE, r"shape \(H, W\), \(H, W, 3\) or \(H, W, 4\).*\(4, 5, 2\)"),
+    (np.full((40, 60, 3), 0.5), STYLE, "values in 0-1; nst takes 0-255: multiply it by 255"),
+    (np.full((40, 60, 3), np.nan), STYLE, "finite values in 0-255"),
+])
+def test_what_is_not_an_image_is_refused_clearly(tmp_path, content, style, message):
+    with pytest.raises(NSTError, match=message):
+        style_transfer(content, style, tmp_path / "o.png", **TINY)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_result_that_cannot_be_written_is_saved_elsewhere(tmp_path, monkeypatch):
+    import nst_utils.files as files
+
+    real = files.atomic_write
+    full = tmp_path / "full"
+
+    def disk_full_in(path, write, overwrite=False):
+        if path.parent == full:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(path, write, overwrite)
+
+    monkeypatch.setattr(files, "atomic_write", disk_full_in)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "spare"))
+    (tmp_path / "spare").mkdir()
+    with pytest.raises(NSTError, match=r"Could not write the result to '.*full/o.png' \(No "
+                                       r"space left on device\); it was saved to '.*spare/o.png'"):
+        style_transfer(CONTENT, STYLE, full / "o.png", **TINY)
+    assert Image.open(tmp_path / "spare" / "o.png").size == (48, 32)
+    assert not full.exists()  # nothing was written there
+
+
+def test_a_coarse_scale_too_small_for_the_network_is_skipped(tmp_path):
+    _, history = style_transfer(CONTENT, STYLE, tmp_path / "o.png", scales=(0.25, 0.5, 1.0),
+                                iterations=[2, 2, 2], max_size=48, progress=False)
+    # 48x32 -> 12x8 is below block5's 16 pixels: its 2 iterations move to the 0.5 scale
+    assert [record["scale"] for record in history] == [0.5] * 4 + [1.0] * 2

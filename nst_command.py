@@ -1,0 +1,23 @@
+"""The `nst` command's entry point, outside the nst_utils package on purpose.
+
+Importing nst_utils imports TensorFlow, which takes seconds; a Ctrl-C meanwhile would end in a
+KeyboardInterrupt traceback before `nst_utils.cli.main` could catch anything. This module imports
+nothing heavy itself, so it can catch that too.
+"""
+
+import signal
+import sys
+
+
+def main():
+    """Run `nst_utils.cli.main`; a Ctrl-C while it loads exits 130 with one line."""
+    try:
+        from nst_utils.cli import main as run
+    except KeyboardInterrupt:
+        print("nst: stopped by SIGINT while starting; nothing was done.", file=sys.stderr)
+        return 128 + signal.SIGINT
+    return run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
