@@ -78,6 +78,14 @@ def build_root(config):
     root, home = config["root"], config["home"]
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing below propagates to the host
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+    # The writable folders first: a checkout or virtual environment that lives under /tmp is then
+    # bind-mounted, read-only, on top of the sandbox's own /tmp rather than clashing with it.
+    size = config["tmpfs_size"]
+    os.makedirs(root + "/tmp")
+    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
+    os.makedirs(root + home)
+    _mount("tmpfs", root + home, "tmpfs", MS_NOSUID | MS_NODEV,
+           f"size={size},mode=700,uid={config['uid']},gid={config['gid']}")
     for path in config["read_only"]:
         if os.path.islink(path):  # /bin -> usr/bin on merged-/usr systems
             os.makedirs(os.path.dirname(root + path), exist_ok=True)
@@ -89,12 +97,6 @@ def build_root(config):
     os.symlink("/proc/self/fd", root + "/dev/fd")
     os.makedirs(root + "/proc")
     _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    size = config["tmpfs_size"]
-    os.makedirs(root + "/tmp")
-    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
-    os.makedirs(root + home)
-    _mount("tmpfs", root + home, "tmpfs", MS_NOSUID | MS_NODEV,
-           f"size={size},mode=700,uid={config['uid']},gid={config['gid']}")
     _mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     os.chdir(root)
     _check(_libc.syscall(SYS_PIVOT_ROOT[os.uname().machine], b".", b"."), "pivot_root")
