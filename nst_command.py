@@ -11,9 +11,21 @@ import sys
 
 def main():
     """Run `nst_utils.cli.main`; a Ctrl-C while it loads exits 130 with one line."""
+    received = []
+
+    def on_sigint(signum, frame):
+        # Remembered as well as raised: some import-time code in the libraries catches every
+        # exception, which would swallow the KeyboardInterrupt and let the run go on.
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         from nst_utils.cli import main as run
     except KeyboardInterrupt:
+        received.append(signal.SIGINT)
+    signal.signal(signal.SIGINT, previous)
+    if received:
         print("nst: stopped by SIGINT while starting; nothing was done.", file=sys.stderr)
         return 128 + signal.SIGINT
     return run()
