@@ -1,4 +1,9 @@
-"""The `nst` command: `nst transfer`, `nst weights`, `nst assign`, `nst grade`."""
+"""The `nst` command: `nst transfer`, `nst weights`, `nst assign`, `nst grade`.
+
+Its entry point is `nst_command.main` (``nst`` or ``python -m nst_command``), which loads this
+module so that a Ctrl-C during the slow import of TensorFlow exits without a traceback; this
+module is not meant to be run on its own.
+"""
 
 import argparse
 import signal
@@ -274,7 +279,3 @@ def _grade(args):
     if gradebook.path != Path(args.out):
         print(f"'{args.out}' was replaced by another program while grading; it was left alone.")
     print(f"wrote {gradebook.path}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -58,6 +58,22 @@ def load_image(image, max_size=None, size=None):
         picture = _decode(opened, image, target)
     if target != picture.size:
         picture = picture.resize(target, Image.Resampling.LANCZOS)
+    return _rgb_array(picture)
+
+
+def load_image_near(path, size):
+    """An image file as `load_image` reads it, decoded no larger than needed for a (height,
+    width) `size` but not resized to it, for callers that resize with a filter of their own.
+
+    The whole-number shrinking of `load_image` leaves at least twice and less than four times
+    `size` on each side (or the file's own size, when smaller).
+    """
+    with _opened(path) as opened:
+        return _rgb_array(_decode(opened, path, (int(size[1]), int(size[0]))))
+
+
+def _rgb_array(picture):
+    """A decoded Pillow image as a float32 RGB array (H, W, 3) in 0-255."""
     array = np.asarray(picture, dtype=np.float32)
     if array.ndim == 2:
         array = np.repeat(array[:, :, None], 3, axis=2)

@@ -148,7 +148,8 @@ def minimize(evaluator, x0, optimizer="lbfgs", iterations=100, learning_rate=Non
         run[optimizer](evaluator, x0, int(iterations), on_iteration, learning_rate)
     except KeyboardInterrupt:
         evaluator.interrupted = True
-        warnings.warn(f"Interrupted after {len(history)} iterations; returning the best image "
+        warnings.warn(f"Interrupted after {base['iteration'] + len(history)} iterations; "
+                      "returning the best image "
                       "found so far.", Interrupted, stacklevel=2)
     finally:
         bar.close()

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import NSTError
-from .images import load_image
+from .images import image_size, load_image_near
 
 #: A mask drawn for another image is refused when its aspect ratio differs by more than this.
 MAX_ASPECT_CHANGE = 0.05
@@ -28,15 +28,19 @@ def load_mask(mask, dims):
     (height, width), and refused if it is empty or was made for a differently shaped image.
     """
     name = f"'{mask}'" if isinstance(mask, (str, os.PathLike)) else "an array"
+    height, width = int(dims[0]), int(dims[1])
     if isinstance(mask, (str, os.PathLike)):
-        values = load_image(mask).mean(axis=2) / 255.0
+        # The header gives the shape; the pixels are decoded near the size needed, not in full.
+        mask_height, mask_width = image_size(mask)
     else:
         values = _array_mask(mask)
-    height, width = int(dims[0]), int(dims[1])
-    if abs(values.shape[1] / values.shape[0] - width / height) > MAX_ASPECT_CHANGE * width / height:
-        raise NSTError(f"The mask {name} is {values.shape[1]}x{values.shape[0]} pixels, a "
-                       f"different shape from the content image ({width}x{height}); draw the "
-                       "mask on the content image so they match.")
+        mask_height, mask_width = values.shape
+    if abs(mask_width / mask_height - width / height) > MAX_ASPECT_CHANGE * width / height:
+        raise NSTError(f"The mask {name} is {mask_width}x{mask_height} pixels, a different "
+                       f"shape from the content image ({width}x{height}); draw the mask on the "
+                       "content image so they match.")
+    if isinstance(mask, (str, os.PathLike)):
+        values = load_image_near(mask, (height, width)).mean(axis=2) / 255.0
     values = resize_mask(values, (height, width))
     if values.max() < 0.5 / 255:
         raise NSTError(f"The mask {name} is empty (all black): paint the region its style should "

@@ -12,7 +12,7 @@ from nst_utils.color import (RGB_TO_YIQ, luminance_image, match_color_histogram,
                              recombine_luminance, rgb_to_yiq)
 from nst_utils.images import load_image
 from nst_utils.losses import normalized_gram, style_loss_to_target
-from nst_utils.regions import layer_dims, layer_masks, load_mask, load_masks
+from nst_utils.regions import layer_dims, layer_masks, load_mask, load_masks, resize_mask
 from nst_utils.transfer import (IMAGES_DIR, STYLE_LAYERS, adaptive_loss, initial_image,
                                 preprocess_image, starting_image, style_image,
                                 weighted_transfer_loss)
@@ -117,6 +117,23 @@ def test_masks_are_read_as_one_channel_resized_and_downsampled_per_layer(tmp_pat
     assert layer_dims(45, 33, "block4_conv2") == (5, 4)  # the poolings floor odd sizes
     np.testing.assert_array_equal(load_mask(rgb[:, :, :1], (20, 30)),
                                   load_mask(rgb[:, :, 0] / 255.0, (20, 30)))
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_a_large_mask_file_is_decoded_near_the_size_needed(tmp_path, monkeypatch, suffix):
+    path = tmp_path / f"sky{suffix}"
+    rgb = np.zeros((1600, 2400, 3), np.uint8)
+    rgb[:800] = 255
+    Image.fromarray(rgb).save(path, quality=95)
+    seen = []
+    monkeypatch.setattr("nst_utils.regions.resize_mask",
+                        lambda values, dims: seen.append(values.shape) or resize_mask(values, dims))
+    mask = load_mask(path, (40, 60))
+    # Decoded at less than four times the size needed (JPEG at 1/8 scale, then halved: 150x100;
+    # PNG averaged down: 120x80), not at 2400x1600.
+    assert len(seen) == 1 and 80 <= seen[0][0] < 160 and 120 <= seen[0][1] < 240
+    assert mask.shape == (40, 60) and mask.mean() == pytest.approx(0.5, abs=0.01)
+    assert mask[:19].min() > 0.98 and mask[21:].max() < 0.02
 
 
 @pytest.mark.parametrize("mask, message", [

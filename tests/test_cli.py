@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -58,8 +59,9 @@ def test_user_errors_exit_1_with_one_line_and_no_traceback(tmp_path, capsys):
 
 
 def test_the_installed_command_rejects_bad_usage():
-    result = subprocess.run([sys.executable, "-m", "nst_utils.cli", "transfer", "--convnet",
-                             "alexnet"], capture_output=True, text=True)
+    nst = Path(sys.executable).parent / "nst"  # the console script pip installed
+    result = subprocess.run([str(nst), "transfer", "--convnet", "alexnet"], capture_output=True,
+                            text=True)
     assert result.returncode == 2 and "invalid choice: 'alexnet'" in result.stderr
     assert "Traceback" not in result.stderr
 

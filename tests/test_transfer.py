@@ -66,9 +66,10 @@ def test_every_optimizer_lowers_the_loss(tmp_path, optimizer):
 
 
 def test_runs_are_reproducible_for_a_seed(tmp_path):
-    first, _ = style_transfer(CONTENT, STYLE, tmp_path / "a.png", seed=3, **TINY)
-    second, _ = style_transfer(CONTENT, STYLE, tmp_path / "b.png", seed=3, **TINY)
-    other, _ = style_transfer(CONTENT, STYLE, tmp_path / "c.png", seed=4, **TINY)
+    noise = dict(TINY, init="noise")
+    first, _ = style_transfer(CONTENT, STYLE, tmp_path / "a.png", seed=3, **noise)
+    second, _ = style_transfer(CONTENT, STYLE, tmp_path / "b.png", seed=3, **noise)
+    other, _ = style_transfer(CONTENT, STYLE, tmp_path / "c.png", seed=4, **noise)
     np.testing.assert_array_equal(first, second)
     assert np.abs(first.astype(int) - other).mean() > 1
 
@@ -94,7 +95,19 @@ def test_style_image_of_another_shape_and_content_init(tmp_path):
     Image.open(STYLE).resize((120, 40)).save(wide)
     image, history = style_transfer(CONTENT, wide, tmp_path / "o.png", init="content",
                                     convnet="vgg19", pooling="avg", **TINY)
-    assert image.shape == (32, 48, 3) and history[-1]["loss"] < history[0]["loss"]
+    # At half size the style would be 24x8 px, too small for block5: that scale is skipped
+    # and all 5 iterations run at full size.
+    assert image.shape == (32, 48, 3) and [r["scale"] for r in history] == [1.0] * 5
+    assert history[-1]["loss"] < history[0]["loss"]
+
+
+def test_the_default_is_coarse_to_fine_from_the_content(tmp_path):
+    image, history = style_transfer(CONTENT, STYLE, tmp_path / "o.png", **TINY)
+    assert [r["scale"] for r in history] == [0.5, 0.5, 1.0, 1.0, 1.0]  # 5 = 2 + 3
+    at_start, _ = style_transfer(CONTENT, STYLE, tmp_path / "c.png", iterations=1,
+                                 style_weights=(0, 0, 0, 0, 0), tv_weight=0, scales=(1.0,),
+                                 max_size=48, progress=False)
+    np.testing.assert_allclose(at_start, load_image(CONTENT, size=(32, 48)), atol=1)
 
 
 def test_too_small_an_image_is_refused_before_any_work(tmp_path):
@@ -106,7 +119,8 @@ def test_too_small_an_image_is_refused_before_any_work(tmp_path):
 
 def test_content_init_with_no_style_keeps_the_content(tmp_path):
     image, history = style_transfer(CONTENT, STYLE, tmp_path / "o.png", init="content",
-                                    style_weights=(0, 0, 0, 0, 0), tv_weight=0, **TINY)
+                                    style_weights=(0, 0, 0, 0, 0), tv_weight=0, scales=(1.0,),
+                                    **TINY)
     assert len(history) == 1 and history[-1]["content"] == 0.0
     np.testing.assert_allclose(image, load_image(CONTENT, size=(32, 48)), atol=1)
 
