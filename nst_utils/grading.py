@@ -31,6 +31,7 @@ from threading import Lock
 import nbformat
 
 from . import rules, sandbox
+from .bundled import NOTEBOOKS_DIR
 from .cases import CASES
 from .checks import CHECKS, POINTS, result_of
 from .errors import NSTError
@@ -40,7 +41,7 @@ from .probes import OUTPUT_KEYS
 from .wire import Malformed, clean_text, decode_value, encode_array
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-SOURCE_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+SOURCE_DIR = NOTEBOOKS_DIR  # the solution notebooks that come with nst
 STUDENT_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
 
