@@ -28,11 +28,13 @@ import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 from PIL import Image
 
+import nst_utils
 from nst_utils import grading, sandbox, weights
 from nst_utils.bundled import IMAGES_DIR, NOTEBOOKS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+STUDENT_VERSIONS = sorted((ROOT / "notebooks" / "student").glob("[0-9][0-9]_*.ipynb"))
 REPOSITORY = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
 INSTALL_COMMAND = f'%pip install --quiet "nst @ git+{REPOSITORY}"'
 #: What is not part of the source: environments, outputs, caches.
@@ -247,13 +249,12 @@ def test_the_install_cell_installs_nst_and_the_weights_where_it_is_missing(path,
     assert "Installing nst" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
-def test_each_notebook_opens_in_colab_from_its_first_cell(path):
-    badge = _colab_badge(path.name)
+@pytest.mark.parametrize("path", NOTEBOOKS + STUDENT_VERSIONS,
+                         ids=lambda path: str(path.relative_to(ROOT / "notebooks")))
+def test_each_notebook_opens_itself_in_colab_from_its_first_cell(path):
     first = nbformat.read(path, as_version=4).cells[0]
-    assert first.cell_type == "markdown" and badge in first.source
+    assert first.cell_type == "markdown" and _colab_badge(path) in first.source
     assert INSTALL_COMMAND in _install_cell(path).source
-    assert badge in (ROOT / "README.md").read_text(), f"README.md lacks the badge of {path.name}"
 
 
 def test_every_install_command_names_the_repository_of_pyproject():
@@ -262,16 +263,15 @@ def test_every_install_command_names_the_repository_of_pyproject():
     addresses = [address for source in sources
                  for address in re.findall(r'nst(?:\[\w+\])? @ git\+([^"]+)"', source)]
     assert len(addresses) == 2 + len(NOTEBOOKS) and set(addresses) == {REPOSITORY}, addresses
-    badges = re.findall(r"colab\.research\.google\.com/github/[^)]+", readme)
-    assert sorted(badges) == sorted(_colab_badge(path.name).split("](https://")[-1][:-1]
-                                    for path in NOTEBOOKS)
+    listed = re.findall(r"\[!\[Open In Colab\][^\]]+\]\([^)]+\)", readme)
+    assert sorted(listed) == sorted(_colab_badge(path) for path in NOTEBOOKS + STUDENT_VERSIONS)
 
 
-def _colab_badge(name):
+def _colab_badge(path):
     owner_and_name = re.fullmatch(r"https://github\.com/(.+)", REPOSITORY).group(1)
     return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-            f"(https://colab.research.google.com/github/{owner_and_name}/blob/main/notebooks/"
-            f"{name})")
+            f"(https://colab.research.google.com/github/{owner_and_name}/blob/main/"
+            f"{path.relative_to(ROOT).as_posix()})")
 
 
 def test_the_install_cell_is_invisible_to_the_grader():
@@ -317,3 +317,34 @@ def test_a_hidden_path_is_empty_inside_the_sandbox(tmp_path, monkeypatch):
     nbformat.write(spy, tmp_path / "spy.ipynb")
     (row,) = grading.grade([tmp_path / "spy.ipynb"], grading.Options(total_timeout=120))
     assert "RESULT 0 notebooks" in str(row["reasons"]), row["reasons"]
+
+
+#: Runs `nst weights` as if TensorFlow were not installed.
+WITHOUT_TENSORFLOW = """
+import sys
+
+
+class NoTensorFlow:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name.partition(".")[0] == "tensorflow":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+
+sys.meta_path.insert(0, NoTensorFlow)
+if sys.argv[1] == "import":
+    import nst_utils
+import nst_command
+sys.exit(nst_command.main())
+"""
+
+
+def test_without_tensorflow_nst_says_in_one_line_what_to_install():
+    done = subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW, "weights"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == ("nst: error: nst needs TensorFlow, which is not installed: pip install "
+                           "'nst[cpu]' for the small CPU build, or pip install tensorflow.\n")
+    done = subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW, "import"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.stderr.splitlines()[-1] == f"ModuleNotFoundError: {nst_utils.NO_TENSORFLOW}"
