@@ -44,7 +44,8 @@ BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 SOURCE_DIR = NOTEBOOKS_DIR  # the solution notebooks that come with nst
 STUDENT_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 #: An "Open in Colab" link to a solution notebook; a student version's opens the student version.
-COLAB_SOLUTIONS = re.compile(r"(colab\.research\.google\.com/github/\S+?/notebooks/)(?=[^/\s)]+\))")
+COLAB_SOLUTIONS = re.compile(r"(colab\.research\.google\.com/github/\S+?/notebooks/)"
+                             r"(?=[^/\s)]+\))")
 
 
 def defined_names(source):

@@ -97,16 +97,24 @@ def _files(folder):
     return sorted(path for path in folder.rglob("*") if "__pycache__" not in path.parts)
 
 
+@pytest.fixture(scope="module")
+def installed(wheel_venv, tmp_path_factory):
+    """What the wheel venv's nst_utils says of itself, asked from a folder outside the checkout
+    (the checkout's own folder would put its nst_utils first on sys.path)."""
+    asked = _run([wheel_venv / "bin" / "python", "-c",
+                  "from nst_utils import bundled as b, sandbox as s; "
+                  "print(b.__file__, b.IMAGES_DIR, b.NOTEBOOKS_DIR, *s.hidden_paths())"],
+                 cwd=tmp_path_factory.mktemp("elsewhere")).stdout.split()
+    return dict(zip(["module", "images", "notebooks", "hidden"], map(Path, asked)))
+
+
 def test_the_installed_wheel_paints_the_demo_and_assigns_from_another_folder(wheel_venv,
-                                                                             tmp_path):
+                                                                             installed, tmp_path):
+    assert all(path.is_relative_to(wheel_venv) for path in installed.values()), installed
     work = tmp_path / "elsewhere"
     work.mkdir()
-    found = _run([wheel_venv / "bin" / "python", "-c",
-                  "import nst_utils.bundled as b; print(b.__file__); print(b.IMAGES_DIR); "
-                  "print(b.NOTEBOOKS_DIR)"], cwd=work).stdout.split()
-    assert all(Path(path).is_relative_to(wheel_venv) for path in found), found
-    package = Path(found[0]).parent
-    installed = _files(package)
+    package = installed["module"].parent
+    files = _files(package)
 
     done = _run([wheel_venv / "bin" / "nst", "transfer", "--max-size", "64", "--iterations", "2"],
                 cwd=work, timeout=300)
@@ -119,7 +127,7 @@ def test_the_installed_wheel_paints_the_demo_and_assigns_from_another_folder(whe
     assert [path.name for path in written] == [path.name for path in NOTEBOOKS[:3]]
     for path in written:
         assert path.read_text() == (ROOT / "notebooks" / "student" / path.name).read_text()
-    assert _files(package) == installed, "nst wrote into the installed package"
+    assert _files(package) == files, "nst wrote into the installed package"
 
 
 def _tensorflows(site_packages):
@@ -280,14 +288,10 @@ def test_the_install_cell_is_invisible_to_the_grader():
         assert grading._imports_of(_install_cell(path).source) == ""
 
 
-def test_the_wheel_hides_its_solution_notebooks_from_the_sandbox(wheel_venv, tmp_path):
+def test_the_wheel_hides_its_solution_notebooks_from_the_sandbox(installed):
     """A wheel carries the solution notebooks inside the package folder, which the sandbox
     mounts: they are the sandbox's hidden paths there (and none in a checkout)."""
-    hidden = _run([wheel_venv / "bin" / "python", "-c",
-                   "from nst_utils import bundled as b, sandbox as s; "
-                   "print(b.__file__, s.hidden_paths() == [str(b.NOTEBOOKS_DIR)])"],
-                  cwd=tmp_path).stdout.split()  # not the checkout's folder, which is importable
-    assert Path(hidden[0]).is_relative_to(wheel_venv) and hidden[1] == "True"
+    assert installed["hidden"] == installed["notebooks"]
     assert sandbox.hidden_paths() == []
 
 
