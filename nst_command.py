@@ -24,6 +24,11 @@ def main():
         from nst_utils.cli import main as run
     except KeyboardInterrupt:
         received.append(signal.SIGINT)
+    except ModuleNotFoundError as error:
+        if error.name != "tensorflow":
+            raise
+        print(f"nst: error: {error.msg}.", file=sys.stderr)
+        return 1
     signal.signal(signal.SIGINT, previous)
     if received:
         print("nst: stopped by SIGINT while starting; nothing was done.", file=sys.stderr)

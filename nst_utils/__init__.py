@@ -15,6 +15,10 @@ import sys
 # notebooks' output; keep warnings and errors. Must be set before TensorFlow loads.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+#: pyproject.toml leaves TensorFlow to the environment (a preinstalled one is never doubled).
+NO_TENSORFLOW = ("nst needs TensorFlow, which is not installed: pip install 'nst[cpu]' for the "
+                 "small CPU build, or pip install tensorflow")
+
 
 def _import_tensorflow_quietly():
     """Import TensorFlow with the process's stderr (file descriptor 2) sent to /dev/null.
@@ -28,6 +32,10 @@ def _import_tensorflow_quietly():
     try:
         os.dup2(devnull, 2)
         import tensorflow  # noqa: F401
+    except ModuleNotFoundError as error:
+        if error.name != "tensorflow":
+            raise
+        raise ModuleNotFoundError(NO_TENSORFLOW, name="tensorflow") from None
     finally:
         os.dup2(saved, 2)
         os.close(saved)

@@ -159,9 +159,11 @@ def _parser():
         description="Replace every solution (between ### BEGIN SOLUTION and ### END SOLUTION) "
                     "with `raise NotImplementedError()`, clear the outputs, and write the "
                     "results to OUT (replacing earlier student versions there).")
-    assign.add_argument("source", nargs="?", default="notebooks",
-                        help="folder of solution notebooks (default: notebooks)")
-    assign.add_argument("-o", "--out", help="output folder (default: SOURCE/student)")
+    assign.add_argument("source", nargs="?",
+                        help="folder of solution notebooks (default: the notebooks that come "
+                             "with nst)")
+    assign.add_argument("-o", "--out", help="output folder (default: SOURCE/student, or "
+                                            "notebooks/student without SOURCE)")
     assign.set_defaults(run=_assign)
 
     grade = commands.add_parser(
@@ -255,9 +257,11 @@ def _weights(args):
 
 
 def _assign(args):
-    from .grading import assign
+    from .grading import SOURCE_DIR, assign
 
-    for path in assign(args.source, args.out):
+    # Without SOURCE the output goes to the current folder, never into an installed package.
+    out = args.out or (None if args.source else Path("notebooks") / "student")
+    for path in assign(args.source or SOURCE_DIR, out):
         print(f"wrote {path}")
 
 

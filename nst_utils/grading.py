@@ -31,6 +31,7 @@ from threading import Lock
 import nbformat
 
 from . import rules, sandbox
+from .bundled import NOTEBOOKS_DIR
 from .cases import CASES
 from .checks import CHECKS, POINTS, result_of
 from .errors import NSTError
@@ -40,8 +41,11 @@ from .probes import OUTPUT_KEYS
 from .wire import Malformed, clean_text, decode_value, encode_array
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-SOURCE_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+SOURCE_DIR = NOTEBOOKS_DIR  # the solution notebooks that come with nst
 STUDENT_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+#: An "Open in Colab" link to a solution notebook; a student version's opens the student version.
+COLAB_SOLUTIONS = re.compile(r"(colab\.research\.google\.com/github/\S+?/notebooks/)"
+                             r"(?=[^/\s)]+\))")
 
 
 def defined_names(source):
@@ -84,6 +88,8 @@ def make_student_version(notebook):
                 cell.metadata["nbgrader"] = {"grade": False, "grade_id": names[0],
                                              "locked": False, "schema_version": 3,
                                              "solution": True}
+        else:
+            cell.source = COLAB_SOLUTIONS.sub(r"\1student/", cell.source)
     return student
 
 

@@ -5,7 +5,8 @@ and UTS namespaces (and a user namespace when the grader is not root). It uses t
 library only and no file of the submission. With its JSON configuration (argv[1]) it:
 
 1. mounts a small tmpfs as the new root and bind-mounts read-only, at their usual paths, only the
-   interpreter, the installed packages, the `nst_utils` package and the system libraries; adds
+   interpreter, the installed packages, the `nst_utils` package and the system libraries,
+   covering the configuration's hidden folders (solutions inside them) with empty ones; adds
    `/dev/null`, `/dev/zero`, `/dev/urandom`, a fresh `/proc`, and empty size-capped tmpfs `/tmp`
    and home; then makes the root read-only and switches to it (pivot_root), unmounting the rest;
 2. sets the resource limits, drops every capability, sets no_new_privs, and (when it is real
@@ -92,6 +93,10 @@ def build_root(config):
             os.symlink(os.readlink(path), root + path)
         elif os.path.exists(path):
             _bind_read_only(path, root)
+    for path in config["hidden"]:
+        if os.path.isdir(root + path):
+            _mount("tmpfs", root + path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV,
+                   "size=4k,mode=555")
     for device in DEVICES:
         _bind_read_only(f"/dev/{device}", root, extra=MS_NOSUID)
     os.symlink("/proc/self/fd", root + "/dev/fd")

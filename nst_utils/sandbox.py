@@ -23,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+from .bundled import NOTEBOOKS_DIR
 from .errors import NSTError
 from .wire import Malformed, parse_line
 
@@ -80,6 +81,13 @@ def read_only_paths():
                   if not any(path.startswith(other + "/") for other in paths))
 
 
+def hidden_paths():
+    """What the sandbox must not see inside its read-only paths: the solution notebooks, which a
+    wheel carries inside the package folder (`nst_utils.bundled`)."""
+    return [str(NOTEBOOKS_DIR)] if any(str(NOTEBOOKS_DIR).startswith(path + "/")
+                                       for path in read_only_paths()) else []
+
+
 def _take_slot():
     """A number no running sandbox of this grader has; give it back with `_free_slots.add`."""
     with _slots_lock:
@@ -96,7 +104,8 @@ def _config(namespaces, home, cpu_seconds, result_fd=None, slot=0):
     uid = _sandbox_id(slot) if os.getuid() == 0 else 0
     return {"namespaces": namespaces, "root": None, "home": HOME if namespaces else home,
             "result_fd": result_fd,
-            "read_only": read_only_paths(), "uid": uid, "gid": uid, "tmpfs_size": TMPFS_SIZE,
+            "read_only": read_only_paths(), "hidden": hidden_paths(), "uid": uid, "gid": uid,
+            "tmpfs_size": TMPFS_SIZE,
             "limits": {**LIMITS, "RLIMIT_CPU": int(cpu_seconds)}, "env": ENV}
 
 

@@ -1,12 +1,12 @@
 """`style_transfer()`: Gatys et al.'s method end to end, with the course homework's signature."""
 
 import sys
-from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from .animation import Animation
+from .bundled import IMAGES_DIR  # noqa: F401 - the notebooks know it as nst.transfer.IMAGES_DIR
 from .color import (check_preserve_color, luminance_image, match_color_histogram,
                     recombine_luminance)
 from .errors import NSTError, option
@@ -24,7 +24,6 @@ from .preflight import (as_list, check_choice, check_count, check_image, check_i
 from .regions import layer_masks, load_masks
 
 STYLE_LAYERS = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
-IMAGES_DIR = Path(__file__).resolve().parent.parent / "images"
 #: style_scale: the style image's longest side as a multiple of the content's, at most this far
 #: from 1 (smaller styles lose all structure at the deep layers, larger ones cost memory).
 STYLE_SCALE_RANGE = (0.1, 4.0)
