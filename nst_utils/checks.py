@@ -15,8 +15,9 @@ import textwrap
 from dataclasses import dataclass, field
 
 from .cases import CASES
-from .judging import LOOP_PROBLEM, NO_LOOPS, judge
+from .judging import NO_LOOPS, judge
 from .probes import PROBES
+from .rules import loop_verdict
 
 #: Points per exercise, keyed by the name of the function or class the student writes.
 POINTS = {"feature_reconstruction_loss": 1, "preprocess_image": 1, "deprocess_image": 1,
@@ -57,7 +58,7 @@ def run_check(exercise, fn, seed=STUDENT_SEED, verbose=True):
     """Probe and judge `fn` in this process; print one line per case and a summary."""
     inputs = CASES[exercise](seed)
     raw = PROBES[exercise](fn, inputs)
-    verdicts = judge(exercise, inputs, raw, _loop_free(fn) if exercise in NO_LOOPS else None)
+    verdicts = judge(exercise, inputs, raw, _loop_problem(fn) if exercise in NO_LOOPS else None)
     result = result_of(exercise, verdicts)
     if verbose:
         for description, problem in verdicts:
@@ -67,20 +68,16 @@ def run_check(exercise, fn, seed=STUDENT_SEED, verbose=True):
     return result
 
 
-def _loop_free(fn):
-    """None if `fn`'s source has no for/while loop or comprehension; else a message."""
+def _loop_problem(fn):
+    """The no-loop rule's verdict (`rules.loop_verdict`) on `fn`'s source, with the line
+    numbers of its cell (in Jupyter) or file; None where the source cannot be read."""
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+        lines, first_line = inspect.getsourcelines(fn)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
     except (OSError, TypeError, SyntaxError):
         return None  # no source to read (e.g. defined in a compiled module): nothing to judge
-    return LOOP_PROBLEM if has_loop(tree) else None
-
-
-def has_loop(tree):
-    """Whether a syntax tree holds a for/while loop or a comprehension."""
-    loops = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.GeneratorExp, ast.SetComp,
-             ast.DictComp)
-    return any(isinstance(node, loops) for node in ast.walk(tree))
+    definition = tree.body[0] if tree.body else tree
+    return loop_verdict(definition, [line.rstrip("\n") for line in lines], max(first_line, 1))
 
 
 def check_feature_reconstruction_loss(fn, seed=STUDENT_SEED, verbose=True):
