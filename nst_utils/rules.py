@@ -39,7 +39,7 @@ BORROWED = {"feature_reconstruction_loss": [losses.feature_reconstruction_loss],
 #: The grader's own modules, which hold every reference answer.
 GRADER_MODULES = {f"nst_utils.{name}" for name in (
     "checks", "cases", "probes", "judging", "grading", "rules", "sandbox", "jail", "worker",
-    "wire")}
+    "wire", "exercises")}
 #: Modules no exercise needs: files, processes, imports, introspection, the network.
 FORBIDDEN_MODULES = {
     "os", "posix", "sys", "io", "pathlib", "shutil", "glob", "tempfile", "fcntl", "mmap",
