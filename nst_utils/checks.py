@@ -1,9 +1,11 @@
 """Immediate feedback on the notebook exercises: ✓ or ✗, expected against got, and a hint.
 
 Each ``check_*`` function takes the student's function (or class), runs it on fixed random inputs
-and on edge cases (`nst_utils.cases`, `nst_utils.probes`), compares with the library's reference
-implementation (`nst_utils.judging`), prints one line per case and returns a `CheckResult`. A
-wrong, unfinished or crashing answer is reported, never raised.
+and on edge cases (`nst_utils.cases`, `nst_utils.probes`), compares its values and, for the
+losses, its gradient with the library's reference implementation (`nst_utils.judging`), applies
+the no-loop rule where the exercise has one (`nst_utils.rules.loop_verdict`), prints one line per
+case and returns a `CheckResult`. A wrong, unfinished or crashing answer is reported, never
+raised.
 
 The instructor's grader (`nst_utils.grading`) uses the same cases, probes and judges, but draws
 fresh inputs, probes in a sandbox and judges outside it.
@@ -81,22 +83,24 @@ def _loop_problem(fn):
 
 
 def check_feature_reconstruction_loss(fn, seed=STUDENT_SEED, verbose=True):
-    """Check the content loss J_C = sum (output - base)^2."""
+    """Check the content loss J_C = sum (output - base)^2 and its gradient."""
     return run_check("feature_reconstruction_loss", fn, seed, verbose)
 
 
 def check_gram_matrix(fn, seed=STUDENT_SEED, verbose=True):
-    """Check G[k, k'] = sum_ij x[i, j, k] x[i, j, k'] on square and non-square maps, no loops."""
+    """Check G[k, k'] = sum_ij x[i, j, k] x[i, j, k'] on square and non-square maps, its
+    gradient, and no loops."""
     return run_check("gram_matrix", fn, seed, verbose)
 
 
 def check_style_reconstruction_loss(fn, seed=STUDENT_SEED, verbose=True):
-    """Check J_S = 1 / (4 (HW)^2) sum (G_base - G_output)^2, also for maps of different sizes."""
+    """Check J_S = 1 / (4 (HW)^2) sum (G_base - G_output)^2, also for maps of different sizes,
+    its gradient, and no loops."""
     return run_check("style_reconstruction_loss", fn, seed, verbose)
 
 
 def check_total_variation_loss(fn, seed=STUDENT_SEED, verbose=True):
-    """Check the homework's total variation on (1, H, W, C) images, no loops."""
+    """Check the homework's total variation on (1, H, W, C) images, its gradient, no loops."""
     return run_check("total_variation_loss", fn, seed, verbose)
 
 
@@ -116,7 +120,8 @@ def check_evaluator(evaluator_class, seed=STUDENT_SEED, verbose=True):
 
 
 def check_weighted_transfer_loss(fn, seed=STUDENT_SEED, verbose=True):
-    """Check the three weighted terms against the library on a small stand-in network."""
+    """Check the three weighted terms and their gradients against the library on a small
+    stand-in network."""
     return run_check("weighted_transfer_loss", fn, seed, verbose)
 
 
