@@ -6,14 +6,7 @@ import tensorflow as tf
 from keras import ops
 
 from nst_utils import checks, grading, images, losses, rules, transfer
-from nst_utils.optimize import Evaluator
-
-REFERENCES = {"feature_reconstruction_loss": losses.feature_reconstruction_loss,
-              "preprocess_image": images.preprocess_image,
-              "deprocess_image": images.deprocess_image, "gram_matrix": losses.gram_matrix,
-              "style_reconstruction_loss": losses.style_reconstruction_loss,
-              "total_variation_loss": losses.total_variation_loss, "Evaluator": Evaluator,
-              "weighted_transfer_loss": transfer.weighted_transfer_loss}
+from nst_utils.exercises import LIBRARY as REFERENCES
 
 
 @pytest.mark.parametrize("name", sorted(checks.CHECKS))
