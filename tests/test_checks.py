@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
-from nst_utils import checks, grading, images, losses, rules, transfer
+from nst_utils import cases, checks, grading, images, losses, rules, transfer
 from nst_utils.exercises import LIBRARY as REFERENCES
 
 
@@ -383,3 +383,11 @@ def test_evaluator_without_tape_watch_is_told_to_watch():
                          "Hint: the tape gave no gradient (None): a GradientTape follows only "
                          "variables and what it watches, so call tape.watch(image) inside the "
                          "with block, before computing the loss")
+
+
+def test_the_gradient_weights_are_drawn_with_the_inputs():
+    first, again, other = (cases.gram_matrix(seed) for seed in (checks.STUDENT_SEED,
+                                                                checks.STUDENT_SEED, 2**100 + 7))
+    np.testing.assert_array_equal(first["weights"], again["weights"])  # the students' checks
+    assert not np.allclose(first["weights"], other["weights"])  # the grader's fresh seeds
+    assert first["weights"].shape == (6, 6) and first["x1"].shape == (4, 5, 6)
