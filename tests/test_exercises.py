@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
-from nst_utils import NSTError, losses, style_transfer
+from nst_utils import NSTError, losses, rules, style_transfer
 from nst_utils.exercises import LIBRARY, ExerciseFunctions
 from nst_utils.transfer import IMAGES_DIR
 
@@ -115,3 +115,12 @@ def test_an_own_total_loss_is_refused_where_it_cannot_serve(tmp_path):
     on = ExerciseFunctions({"weighted_transfer_loss": lambda *args: None}, True)
     with pytest.raises(NSTError, match="takes one style and no masks"):
         style_transfer(CONTENT, [STYLE, STYLE], tmp_path / "out", functions=on, **TINY)
+
+
+def test_the_switchs_table_of_answers_is_off_limits_to_submissions():
+    cell = ("from nst_utils.exercises import LIBRARY\n"
+            "def gram_matrix(x):\n"
+            "    return LIBRARY['gram_matrix'](x)\n")
+    broken, _ = rules.violations([(-1, "import numpy as np", []), (4, cell, ["gram_matrix"])],
+                                 ["gram_matrix"])
+    assert broken == {"gram_matrix": "uses nst_utils.exercises, the grader's own code"}
