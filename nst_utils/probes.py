@@ -33,8 +33,9 @@ NO_GRADIENT = Failure("no gradient")
 def gradient(fn, wrt, weights=None):
     """The gradient of sum(fn(wrt) * weights) with respect to the array `wrt`, as an array.
 
-    Computed by the backend's automatic differentiation; this is the checks' only
-    backend-specific code (TensorFlow's GradientTape). `NO_GRADIENT` when the result does not
+    Computed by the backend's automatic differentiation, TensorFlow's GradientTape: the one
+    place where the checks differentiate, and besides the Evaluator probe's counter their only
+    TensorFlow-specific code. `NO_GRADIENT` when the result does not
     depend on `wrt` through the backend's operations (NumPy, ``.numpy()`` or ``float()`` cut the
     link); a `Failure` when `fn` raises.
     """

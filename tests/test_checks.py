@@ -270,7 +270,8 @@ def test_a_blank_stub_is_not_called_loop_free(capsys):
     checks.check_total_variation_loss(total_variation_loss)
     out = capsys.readouterr().out
     assert "✓" not in out
-    assert "✗ no loops — nothing to check yet: the function only raises NotImplementedError" in out
+    assert ("✗ no loops — nothing to check yet: the function only raises NotImplementedError"
+            in out)
 
 
 def test_the_grader_applies_the_same_loop_rule_to_the_cell(tmp_path):

@@ -204,7 +204,8 @@ def gradebook(tmp_path_factory):
         rows = {row["submission"]: row for row in csv.DictReader(handle)}
     return {"rows": rows, "sources": SOURCES, "buggy_content": str(buggy_content),
             "buggy_style": str(buggy_style), "other": str(other_version), "garbage": str(garbage),
-            "numpy": [str(path) for path in numpy_answers], "homework": [str(path) for path in homework], "out": out}
+            "numpy": [str(path) for path in numpy_answers],
+            "homework": [str(path) for path in homework], "out": out}
 
 
 def test_solutions_get_full_marks(gradebook):
