@@ -1,10 +1,14 @@
 """USE_MY_FUNCTIONS: the notebooks' demonstrations run with the student's own functions."""
 
+import ast
+
+import nbformat
 import numpy as np
 import pytest
 import tensorflow as tf
 from keras import ops
 
+import nst_utils as nst
 from nst_utils import NSTError, losses, rules, style_transfer
 from nst_utils.exercises import LIBRARY, ExerciseFunctions
 from nst_utils.transfer import IMAGES_DIR
@@ -124,3 +128,55 @@ def test_the_switchs_table_of_answers_is_off_limits_to_submissions():
     broken, _ = rules.violations([(-1, "import numpy as np", []), (4, cell, ["gram_matrix"])],
                                  ["gram_matrix"])
     assert broken == {"gram_matrix": "uses nst_utils.exercises, the grader's own code"}
+
+
+def notebook_function(notebook, name, namespace):
+    """Define the function `name` of a committed notebook's cells in `namespace`."""
+    cells = nbformat.read(IMAGES_DIR.parent / "notebooks" / notebook, as_version=4).cells
+    for cell in cells:
+        if cell.cell_type == "code" and f"def {name}(" in cell.source:
+            tree = ast.parse(cell.source)
+            node = next(n for n in tree.body if getattr(n, "name", None) == name)
+            exec(compile(ast.Module([node], []), notebook, "exec"), namespace)  # noqa: S102
+            return namespace[name]
+    raise AssertionError(f"no cell of {notebook} defines {name}")
+
+
+def test_notebook_1s_reconstruction_runs_the_students_content_loss():
+    calls = []
+
+    def feature_reconstruction_loss(base, output):  # wrong: the absolute differences
+        calls.append(1)
+        return ops.sum(ops.abs(output - base))
+
+    namespace = {"nst": nst, "ITERATIONS": 2,
+                 "feature_reconstruction_loss": feature_reconstruction_loss}
+    photo = nst.load_image(CONTENT, max_size=32)
+    results = {}
+    for mine in (False, True):
+        namespace["use"] = ExerciseFunctions(namespace, mine)
+        reconstruct = notebook_function("01_content_reconstruction.ipynb", "reconstruct",
+                                        namespace)
+        results[mine] = reconstruct(photo, "block2_conv2")
+    assert calls  # only the run with the switch on called it
+    first_losses = [history[0]["loss"] for _, history in results.values()]
+    assert first_losses[1] < first_losses[0] / 100  # a sum of |d|, not of d^2
+    assert not np.array_equal(results[False][0], results[True][0])
+
+
+def test_notebook_2s_synthesis_runs_the_students_style_loss():
+    calls = []
+
+    def style_reconstruction_loss(base, output):
+        calls.append(1)
+        return 2 * losses.style_reconstruction_loss(base, output)
+
+    namespace = {"nst": nst, "ITERATIONS": 2, "CONVNET": "vgg16", "POOLING": "avg",
+                 "style_reconstruction_loss": style_reconstruction_loss}
+    texture = nst.load_image(STYLE, size=(32, 32))
+    first_losses = []
+    for mine in (False, True):
+        namespace["use"] = ExerciseFunctions(namespace, mine)
+        synthesize = notebook_function("02_style_reconstruction.ipynb", "synthesize", namespace)
+        first_losses.append(synthesize(texture, ["block1_conv1", "block2_conv1"])[1][0]["loss"])
+    assert calls and first_losses[1] == pytest.approx(2 * first_losses[0], rel=1e-2)
