@@ -30,8 +30,11 @@ GRAM_SHAPES = ((10, 10, 3), (4, 5, 6))
 
 
 def gram_matrix(seed):
-    return {f"x{index}": _normal(seed + shape[1], shape)[0]
+    maps = {f"x{index}": _normal(seed + shape[1], shape)[0]
             for index, shape in enumerate(GRAM_SHAPES)}
+    channels = GRAM_SHAPES[-1][-1]
+    # The gradient check differentiates sum(G * weights) for the last map.
+    return {**maps, "weights": _normal(seed, (channels, channels))[0]}
 
 
 def style_reconstruction_loss(seed):

@@ -1,9 +1,11 @@
 """Immediate feedback on the notebook exercises: ✓ or ✗, expected against got, and a hint.
 
 Each ``check_*`` function takes the student's function (or class), runs it on fixed random inputs
-and on edge cases (`nst_utils.cases`, `nst_utils.probes`), compares with the library's reference
-implementation (`nst_utils.judging`), prints one line per case and returns a `CheckResult`. A
-wrong, unfinished or crashing answer is reported, never raised.
+and on edge cases (`nst_utils.cases`, `nst_utils.probes`), compares its values and, for the
+losses, its gradient with the library's reference implementation (`nst_utils.judging`), applies
+the no-loop rule where the exercise has one (`nst_utils.rules.loop_verdict`), prints one line per
+case and returns a `CheckResult`. A wrong, unfinished or crashing answer is reported, never
+raised.
 
 The instructor's grader (`nst_utils.grading`) uses the same cases, probes and judges, but draws
 fresh inputs, probes in a sandbox and judges outside it.
@@ -15,8 +17,9 @@ import textwrap
 from dataclasses import dataclass, field
 
 from .cases import CASES
-from .judging import LOOP_PROBLEM, NO_LOOPS, judge
+from .judging import NO_LOOPS, judge
 from .probes import PROBES
+from .rules import loop_verdict
 
 #: Points per exercise, keyed by the name of the function or class the student writes.
 POINTS = {"feature_reconstruction_loss": 1, "preprocess_image": 1, "deprocess_image": 1,
@@ -57,7 +60,7 @@ def run_check(exercise, fn, seed=STUDENT_SEED, verbose=True):
     """Probe and judge `fn` in this process; print one line per case and a summary."""
     inputs = CASES[exercise](seed)
     raw = PROBES[exercise](fn, inputs)
-    verdicts = judge(exercise, inputs, raw, _loop_free(fn) if exercise in NO_LOOPS else None)
+    verdicts = judge(exercise, inputs, raw, _loop_problem(fn) if exercise in NO_LOOPS else None)
     result = result_of(exercise, verdicts)
     if verbose:
         for description, problem in verdicts:
@@ -67,39 +70,37 @@ def run_check(exercise, fn, seed=STUDENT_SEED, verbose=True):
     return result
 
 
-def _loop_free(fn):
-    """None if `fn`'s source has no for/while loop or comprehension; else a message."""
+def _loop_problem(fn):
+    """The no-loop rule's verdict (`rules.loop_verdict`) on `fn`'s source, with the line
+    numbers of its cell (in Jupyter) or file; None where the source cannot be read."""
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+        lines, first_line = inspect.getsourcelines(fn)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
     except (OSError, TypeError, SyntaxError):
         return None  # no source to read (e.g. defined in a compiled module): nothing to judge
-    return LOOP_PROBLEM if has_loop(tree) else None
-
-
-def has_loop(tree):
-    """Whether a syntax tree holds a for/while loop or a comprehension."""
-    loops = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.GeneratorExp, ast.SetComp,
-             ast.DictComp)
-    return any(isinstance(node, loops) for node in ast.walk(tree))
+    definition = tree.body[0] if tree.body else tree
+    return loop_verdict(definition, [line.rstrip("\n") for line in lines], max(first_line, 1))
 
 
 def check_feature_reconstruction_loss(fn, seed=STUDENT_SEED, verbose=True):
-    """Check the content loss J_C = sum (output - base)^2."""
+    """Check the content loss J_C = sum (output - base)^2 and its gradient."""
     return run_check("feature_reconstruction_loss", fn, seed, verbose)
 
 
 def check_gram_matrix(fn, seed=STUDENT_SEED, verbose=True):
-    """Check G[k, k'] = sum_ij x[i, j, k] x[i, j, k'] on square and non-square maps, no loops."""
+    """Check G[k, k'] = sum_ij x[i, j, k] x[i, j, k'] on square and non-square maps, its
+    gradient, and no loops."""
     return run_check("gram_matrix", fn, seed, verbose)
 
 
 def check_style_reconstruction_loss(fn, seed=STUDENT_SEED, verbose=True):
-    """Check J_S = 1 / (4 (HW)^2) sum (G_base - G_output)^2, also for maps of different sizes."""
+    """Check J_S = 1 / (4 (HW)^2) sum (G_base - G_output)^2, also for maps of different sizes,
+    its gradient, and no loops."""
     return run_check("style_reconstruction_loss", fn, seed, verbose)
 
 
 def check_total_variation_loss(fn, seed=STUDENT_SEED, verbose=True):
-    """Check the homework's total variation on (1, H, W, C) images, no loops."""
+    """Check the homework's total variation on (1, H, W, C) images, its gradient, no loops."""
     return run_check("total_variation_loss", fn, seed, verbose)
 
 
@@ -119,7 +120,8 @@ def check_evaluator(evaluator_class, seed=STUDENT_SEED, verbose=True):
 
 
 def check_weighted_transfer_loss(fn, seed=STUDENT_SEED, verbose=True):
-    """Check the three weighted terms against the library on a small stand-in network."""
+    """Check the three weighted terms and their gradients against the library on a small
+    stand-in network."""
     return run_check("weighted_transfer_loss", fn, seed, verbose)
 
 

@@ -321,9 +321,10 @@ def _verdict(name, seed, outcome, cells):
 
 
 def _runnable(source):
-    """A cell's source without IPython magics and shell escapes, which plain parsing rejects."""
-    return "\n".join(line for line in source.split("\n")
-                     if not line.lstrip().startswith(("%", "!")))
+    """A cell's source with its IPython magics and shell escapes, which plain parsing rejects,
+    blanked out (so that line numbers stay the cell's own)."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                     for line in source.split("\n"))
 
 
 def _imports_of(source):

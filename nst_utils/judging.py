@@ -11,11 +11,14 @@ import numpy as np
 from keras import ops
 
 from . import images, losses, transfer
-from .probes import WEIGHTED_ARGS, Failure, stand_in_extractor
+from .probes import NO_GRADIENT, TERMS, WEIGHTED_ARGS, Failure, gradient, stand_in_extractor
 
-#: The exercises where loops are not allowed, and what a student with a loop is told.
+#: The exercises where loops are not allowed (the rule: `nst_utils.rules.loop_verdict`).
 NO_LOOPS = ("gram_matrix", "style_reconstruction_loss", "total_variation_loss")
-LOOP_PROBLEM = "uses a loop; this exercise asks for a vectorised version with keras.ops"
+#: What a student whose loss gives the optimiser no gradient is told.
+NO_GRADIENT_PROBLEM = ("no gradient flows back to the input: the result was computed outside "
+                       "keras.ops (NumPy, .numpy(), np.asarray or float() cut the link), so the "
+                       "optimiser could not use it. Hint: use keras.ops functions only")
 
 
 def compare(got, expected, hints=(), rtol=1e-4, atol=1e-6):
@@ -48,6 +51,20 @@ def _hint(got, hints):
     return ""
 
 
+def gradient_verdict(got, expected, value_problem=None):
+    """None if a probed gradient matches the reference's `expected`; else why not.
+
+    A gradient is judged only once the value it belongs to is right (`value_problem` None),
+    except that a gradient that does not flow at all is always reported.
+    """
+    if isinstance(got, Failure) and got == NO_GRADIENT:
+        return NO_GRADIENT_PROBLEM
+    if value_problem:
+        return "not checked until the value is right"
+    scale = float(np.max(np.abs(expected), initial=1.0))
+    return compare(got, expected, rtol=1e-3, atol=1e-5 * scale)
+
+
 def _numpy(value):
     return np.asarray(ops.convert_to_numpy(value), dtype=np.float64)
 
@@ -65,13 +82,19 @@ def feature_reconstruction_loss(inputs, raw):
              (np.sqrt(expected), "square the differences and sum them; do not take a square root"),
              (np.sum(np.abs(output - base)), "square the differences instead of taking their "
                                              "absolute value")]
-    return [("random 10x10x3 feature maps", compare(raw["random"], expected, hints)),
-            ("identical maps give 0", compare(raw["identical"], 0.0))]
+    random = compare(raw["random"], expected, hints)
+    expected_gradient = gradient(
+        lambda x: losses.feature_reconstruction_loss(base.astype(np.float64), x),
+        output.astype(np.float64))
+    return [("random 10x10x3 feature maps", random),
+            ("identical maps give 0", compare(raw["identical"], 0.0)),
+            ("a gradient flows back to output, and is right",
+             gradient_verdict(raw["gradient"], expected_gradient, random))]
 
 
 def gram_matrix(inputs, raw):
     verdicts = []
-    for key in sorted(inputs):
+    for key in ("x0", "x1"):
         x = inputs[key]
         height, width, channels = x.shape
         flat = x.reshape(-1, channels).astype(np.float64)
@@ -85,7 +108,10 @@ def gram_matrix(inputs, raw):
                                    "(H*W, C)")]
         verdicts.append((f"random {height}x{width}x{channels} feature map",
                          compare(raw[key], expected, hints)))
-    return verdicts
+    expected_gradient = gradient(losses.gram_matrix, inputs["x1"].astype(np.float64),
+                                 inputs["weights"].astype(np.float64))
+    return verdicts + [("a gradient flows back to x, and is right",
+                        gradient_verdict(raw["gradient"], expected_gradient, verdicts[-1][1]))]
 
 
 def style_reconstruction_loss(inputs, raw):
@@ -97,26 +123,52 @@ def style_reconstruction_loss(inputs, raw):
         expected = float(_numpy(losses.style_reconstruction_loss(b.astype(np.float64),
                                                                  o.astype(np.float64))))
         plain = np.sum((_gram(b) - _gram(o)) ** 2)
-        area = b.shape[0] * b.shape[1]
+        area, entries = b.shape[0] * b.shape[1], b.shape[-1] ** 2
         hints = [(expected * 4, "you left out the factor 1/4"),
                  (plain / (4 * area), "divide by (H*W) squared, not by H*W"),
                  (plain / (4 * area**2), "normalise each Gram matrix by its own map's H*W "
                                          "before subtracting: the two maps differ in size"),
-                 (expected * 4 / 9, "sum over the squared differences instead of averaging them")]
+                 (expected / entries, "you took the mean of the squared differences, which "
+                                      "divides by the C*C entries of the Gram matrix: the "
+                                      "style loss is 1/4 times their sum"),
+                 (expected * 4 / entries, "you took the mean of the squared differences and "
+                                          "left out the 1/4: the style loss is 1/4 times "
+                                          "their sum"),
+                 (plain / (4 * entries), "a mean over the C*C entries is not the "
+                                         "normalisation: sum the squared differences and "
+                                         "divide each Gram matrix by its own map's H*W")]
         verdicts.append((description, compare(raw[key], expected, hints, rtol=1e-3)))
     verdicts.append(("identical maps give 0", compare(raw["identical"], 0.0, atol=1e-4)))
-    return verdicts
+    expected_gradient = gradient(
+        lambda x: losses.style_reconstruction_loss(base.astype(np.float64), x),
+        output.astype(np.float64))
+    return verdicts + [("a gradient flows back to output, and is right",
+                        gradient_verdict(raw["gradient"], expected_gradient, verdicts[0][1]))]
 
 
 def total_variation_loss(inputs, raw):
     x64 = inputs["x"].astype(np.float64)
     expected = float(_numpy(losses.total_variation_loss(x64)))
-    full = np.sum((x64[:, 1:] - x64[:, :-1]) ** 2) + np.sum((x64[:, :, 1:] - x64[:, :, :-1]) ** 2)
-    hints = [(full, "take both differences over the same (H-1) x (W-1) top-left block, as the "
-                    "formula's sums run to H-1 and W-1"),
-             (expected / x64[:, :-1, :-1].size, "sum, do not average")]
-    return [("random 1x10x12x3 image", compare(raw["random"], expected, hints)),
-            ("a flat image gives 0", compare(raw["flat"], 0.0))]
+    corner = x64[:, :-1, :-1]
+    down, right = x64[:, 1:, :-1] - corner, x64[:, :-1, 1:] - corner
+    all_down, all_right = x64[:, 1:] - x64[:, :-1], x64[:, :, 1:] - x64[:, :, :-1]
+    one_way = ("you took the differences in one direction only: add the squared differences "
+               "to the pixel below and to the pixel on the right")
+    l1 = ("square the differences instead of taking their absolute values: this total "
+          "variation is the squared (L2) one, not the L1 one")
+    hints = [(np.sum(all_down**2) + np.sum(all_right**2),
+              "take both differences over the same (H-1) x (W-1) top-left block, as the "
+              "formula's sums run to H-1 and W-1"),
+             (expected / corner.size, "sum, do not average"),
+             (np.sum(np.abs(down) + np.abs(right)), l1),
+             (np.sum(np.abs(all_down)) + np.sum(np.abs(all_right)), l1),
+             *[(np.sum(d**2), one_way) for d in (down, right, all_down, all_right)]]
+    random = compare(raw["random"], expected, hints)
+    return [("random 1x10x12x3 image", random),
+            ("a flat image gives 0", compare(raw["flat"], 0.0)),
+            ("a gradient flows back to x, and is right",
+             gradient_verdict(raw["gradient"], gradient(losses.total_variation_loss, x64),
+                              random))]
 
 
 def preprocess_image(inputs, raw):
@@ -153,7 +205,7 @@ def evaluator(inputs, raw):
     expected_loss = lambda x: float(np.sum((x - target) ** 2) + 0.5 * np.sum(x**2))  # noqa: E731
     expected_grads = lambda x: (2 * (x - target) + x).ravel()  # noqa: E731
 
-    def gradient(got):
+    def gradient_of_start(got):
         if isinstance(got, np.ndarray) and got.dtype != np.float64:
             return f"scipy needs float64 gradients, got {got.dtype}"
         if isinstance(got, np.ndarray) and got.ndim != 1:
@@ -163,24 +215,42 @@ def evaluator(inputs, raw):
     def one_evaluation(runs):
         if isinstance(runs, Failure):
             return str(runs)
+        if isinstance(runs, np.ndarray) and runs.shape == () and runs == 0:
+            return ("loss(x) then grads(x) at a new point did not run the loss at all. Hint: "
+                    "the Evaluator kept the values of an earlier point; a new x needs a new "
+                    "evaluation, so compare x with the point the kept values belong to")
         if not isinstance(runs, np.ndarray) or runs.shape != () or runs != 1:
             return (f"loss(x) then grads(x) ran the loss {_count(runs)} times, expected once. "
                     "Hint: compute loss and gradient together in loss(x) and keep the gradient "
                     "for grads(x)")
         return None
 
-    fresh = (compare(raw["fresh_grads"], expected_grads(other + 1), [
-        (expected_grads(other), "grads(x) returned the gradient of an earlier point")],
-        rtol=1e-3) or compare(raw["fresh_loss"], expected_loss(other + 1)))
+    earlier = "of an earlier point: evaluate again whenever x is not the point it kept"
+    fresh = (compare(raw["fresh_grads"], expected_grads(other + 1),
+                     [(expected_grads(point), f"grads(x) returned the gradient {earlier}")
+                      for point in (start, other)], rtol=1e-3)
+             or compare(raw["fresh_loss"], expected_loss(other + 1),
+                        [(expected_loss(point), f"loss(x) returned the loss {earlier}")
+                         for point in (start, other)]))
     built = raw["build"]
-    return [("Evaluator(loss_fn, shape) can be built",
-             str(built) if isinstance(built, Failure) else None),
-            ("loss(x) is the sum of the loss terms", compare(
-                raw["loss"], expected_loss(start), [(np.sum((start - target) ** 2),
-                                                     "add up all the loss terms in the dict")])),
-            ("grads(x) is the float64 gradient, flattened", gradient(raw["grads"])),
-            ("one evaluation serves loss(x) and grads(x)", one_evaluation(raw["runs"])),
-            ("a new point gives a new loss and gradient", fresh)]
+    verdicts = [("Evaluator(loss_fn, shape) can be built",
+                 str(built) if isinstance(built, Failure) else None),
+                ("loss(x) is the sum of the loss terms", compare(
+                    raw["loss"], expected_loss(start),
+                    [(np.sum((start - target) ** 2), "add up all the loss terms in the dict")])),
+                ("grads(x) is the float64 gradient, flattened", gradient_of_start(raw["grads"])),
+                ("one evaluation serves loss(x) and grads(x)", one_evaluation(raw["runs"])),
+                ("a new point gives a new loss and gradient", fresh)]
+    return [(description, _unwatched(problem)) for description, problem in verdicts]
+
+
+def _unwatched(problem):
+    """A problem with a hint added where the gradient tape gave None (an unwatched image)."""
+    if problem and "NoneType" in problem and "Hint" not in problem:
+        return (problem + ". Hint: the tape gave no gradient (None): a GradientTape follows "
+                "only variables and what it watches, so call tape.watch(image) inside the "
+                "with block, before computing the loss")
+    return problem
 
 
 def _count(runs):
@@ -202,14 +272,25 @@ def weighted_transfer_loss(inputs, raw):
     keys = raw["keys"]
     if isinstance(keys, Failure):
         built = str(keys)
-    elif set(keys) != {"content", "style", "tv"}:
+    elif set(keys) != set(TERMS):
         built = "return a function giving a dict with the keys 'content', 'style' and 'tv'"
     else:
         built = None
+    values = {term: compare(raw[term], expected[term], hints[term], rtol=1e-3)
+              for term in TERMS}
+    reference = transfer.weighted_transfer_loss(stand_in_extractor, content, style,
+                                                **WEIGHTED_ARGS)
+    flows = next(filter(None, (
+        _term_problem(term, gradient_verdict(raw[f"{term}_gradient"], gradient(
+            lambda x, term=term: reference(x)[term], image), values[term]))
+        for term in TERMS)), None)
     return [("returns a function of the image giving the three terms", built),
-            *[(f"the weighted {term} term", compare(raw[term], expected[term], hints[term],
-                                                     rtol=1e-3))
-              for term in ("content", "style", "tv")]]
+            *[(f"the weighted {term} term", values[term]) for term in TERMS],
+            ("a gradient flows back to the image through each term, and is right", flows)]
+
+
+def _term_problem(term, problem):
+    return problem and f"the {term} term: {problem}"
 
 
 JUDGES = {"feature_reconstruction_loss": feature_reconstruction_loss,

@@ -2,8 +2,10 @@
 
 This is the half of a check that runs the student's code, so it is the only half that runs inside
 the grader's sandbox. A probe returns raw outputs, one per case: a NumPy array, `True` (done), a
-list of dictionary keys, or a `Failure` saying what the student's code raised. It judges nothing:
-`nst_utils.judging` compares the outputs with reference values, outside the sandbox.
+list of dictionary keys, or a `Failure` saying what the student's code raised (or `NO_GRADIENT`).
+It judges nothing: `nst_utils.judging` compares the outputs with reference values, outside the
+sandbox. Besides values, the losses' probes return a gradient with respect to their input,
+computed by automatic differentiation (`gradient`), as the optimiser needs one.
 """
 
 import numpy as np
@@ -22,6 +24,31 @@ class Failure(str):
 def stand_in_extractor(batch):
     """A feature extractor with two "layers", cheap enough to check the total loss exactly."""
     return {"low": 0.5 * batch, "high": ops.square(batch[:, ::2, ::2, :]) * 0.1}
+
+
+#: The raw output of `gradient` when no gradient flows from a function's result to its input.
+NO_GRADIENT = Failure("no gradient")
+
+
+def gradient(fn, wrt, weights=None):
+    """The gradient of sum(fn(wrt) * weights) with respect to the array `wrt`, as an array.
+
+    Computed by the backend's automatic differentiation, TensorFlow's GradientTape: the one
+    place where the checks differentiate, and besides the Evaluator probe's counter their only
+    TensorFlow-specific code. `NO_GRADIENT` when the result does not
+    depend on `wrt` through the backend's operations (NumPy, ``.numpy()`` or ``float()`` cut the
+    link); a `Failure` when `fn` raises.
+    """
+    def run():
+        x = tf.convert_to_tensor(wrt)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = ops.convert_to_tensor(fn(x))
+            total = ops.sum(y if weights is None else y * ops.cast(weights, y.dtype))
+        grad = tape.gradient(total, x)
+        return NO_GRADIENT if grad is None else as_array(grad)
+
+    return attempt(run)
 
 
 def attempt(run):
@@ -55,21 +82,25 @@ def _tensor(array):
 
 def feature_reconstruction_loss(fn, inputs):
     base, output = _tensor(inputs["base"]), _tensor(inputs["output"])
-    return {"random": _call(fn, base, output), "identical": _call(fn, base, base)}
+    return {"random": _call(fn, base, output), "identical": _call(fn, base, base),
+            "gradient": gradient(lambda x: fn(base, x), inputs["output"])}
 
 
 def gram_matrix(fn, inputs):
-    return {key: _call(fn, _tensor(x)) for key, x in inputs.items()}
+    return {"x0": _call(fn, _tensor(inputs["x0"])), "x1": _call(fn, _tensor(inputs["x1"])),
+            "gradient": gradient(fn, inputs["x1"], inputs["weights"])}
 
 
 def style_reconstruction_loss(fn, inputs):
     base, output, smaller = (_tensor(inputs[key]) for key in ("base", "output", "smaller"))
     return {"random": _call(fn, base, output), "sizes_differ": _call(fn, base, smaller),
-            "identical": _call(fn, base, base)}
+            "identical": _call(fn, base, base),
+            "gradient": gradient(lambda x: fn(base, x), inputs["output"])}
 
 
 def total_variation_loss(fn, inputs):
-    return {"random": _call(fn, _tensor(inputs["x"])), "flat": _call(fn, _tensor(inputs["flat"]))}
+    return {"random": _call(fn, _tensor(inputs["x"])), "flat": _call(fn, _tensor(inputs["flat"])),
+            "gradient": gradient(fn, inputs["x"])}
 
 
 def preprocess_image(fn, inputs):
@@ -124,20 +155,28 @@ def evaluator(evaluator_class, inputs):
     return raw
 
 
+#: The terms of the total loss, each also probed for its gradient (raw key "<term>_gradient").
+TERMS = ("content", "style", "tv")
+
+
 def weighted_transfer_loss(fn, inputs):
-    """Build the student's loss on the stand-in network and evaluate it at one image."""
+    """Build the student's loss on the stand-in network and evaluate it, and each term's
+    gradient with respect to the image, at one image."""
     content, style, image = inputs["content"], inputs["style"], inputs["image"]
-    terms = attempt(lambda: fn(stand_in_extractor, content, style, **WEIGHTED_ARGS)(
-        _tensor(image)))
+    loss = attempt(lambda: fn(stand_in_extractor, content, style, **WEIGHTED_ARGS))
+    terms = loss if isinstance(loss, Failure) else attempt(lambda: loss(_tensor(image)))
+    missing = Failure("no value to check")
     if isinstance(terms, Failure):
-        missing = Failure("no value to check")
-        return {"keys": terms, "content": missing, "style": missing, "tv": missing}
+        return {"keys": terms, **{key: missing for key in OUTPUT_KEYS["weighted_transfer_loss"]
+                                  if key != "keys"}}
     if not isinstance(terms, dict):
         terms = {}
     raw = {"keys": [str(key)[:40] for key in list(terms)[:10]]}
-    for term in ("content", "style", "tv"):
-        raw[term] = (attempt(lambda term=term: as_array(terms[term])) if term in terms
-                     else Failure("no value to check"))
+    for term in TERMS:
+        present = term in terms
+        raw[term] = attempt(lambda term=term: as_array(terms[term])) if present else missing
+        raw[f"{term}_gradient"] = (gradient(lambda x, term=term: loss(x)[term], image) if present
+                                   else missing)
     return raw
 
 
@@ -149,10 +188,10 @@ PROBES = {"feature_reconstruction_loss": feature_reconstruction_loss,
           "weighted_transfer_loss": weighted_transfer_loss}
 
 #: The keys of each probe's raw outputs: a reply with other keys is malformed.
-OUTPUT_KEYS = {"feature_reconstruction_loss": {"random", "identical"},
+OUTPUT_KEYS = {"feature_reconstruction_loss": {"random", "identical", "gradient"},
                "preprocess_image": {"random"}, "deprocess_image": {"round_trip", "too_bright"},
-               "gram_matrix": {"x0", "x1"},
-               "style_reconstruction_loss": {"random", "sizes_differ", "identical"},
-               "total_variation_loss": {"random", "flat"},
+               "gram_matrix": {"x0", "x1", "gradient"},
+               "style_reconstruction_loss": {"random", "sizes_differ", "identical", "gradient"},
+               "total_variation_loss": {"random", "flat", "gradient"},
                "Evaluator": {"build", "loss", "grads", "runs", "fresh_loss", "fresh_grads"},
-               "weighted_transfer_loss": {"keys", "content", "style", "tv"}}
+               "weighted_transfer_loss": {"keys", *TERMS, *(f"{term}_gradient" for term in TERMS)}}

@@ -17,7 +17,7 @@ from .losses import (feature_reconstruction_loss, normalized_gram, style_loss_to
                      total_variation_loss)
 from .memory import check_memory, truncated_table
 from .models import build_vgg
-from .optimize import OPTIMIZERS, Evaluator, minimize
+from .optimize import OPTIMIZERS, Evaluator, OwnEvaluator, minimize
 from .preflight import (as_list, check_choice, check_count, check_image, check_init,
                         check_number, check_outputs, check_positive, check_weight,
                         check_weights, image_list, planned_outputs)
@@ -42,7 +42,7 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
                    jit_compile="auto", scales=(0.5, 1.0), memory_limit=None, preserve_color=None,
                    style_blend=None, style_scale=1.0, style_masks=None, adaptive_weights=False,
                    init_noise=0.0, animation=None, animation_every=10, callback=None,
-                   progress=True):
+                   progress=True, functions=None):
     """Paint the content of one image in the style of another; return (image, history).
 
     The positional arguments and their meaning are the course homework's (except that
@@ -102,6 +102,13 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
         callback: ``callback(iteration, image_uint8, record)`` after every iteration; during
             coarse scales the image is the smaller one being optimised.
         progress: show a progress bar.
+        functions: the notebooks' exercise functions to use instead of the library's, as
+            {name: function} (`nst_utils.exercises.ExerciseFunctions` is such a mapping):
+            ``feature_reconstruction_loss``, ``style_reconstruction_loss`` and
+            ``total_variation_loss`` inside the library's total loss, or
+            ``weighted_transfer_loss`` (the exercise's signature: one style, no masks) for the
+            whole of it, and ``Evaluator`` (a class with ``loss(x)`` and ``grads(x)``). Other
+            names are ignored.
 
     Returns:
         The final image as uint8 RGB (H, W, 3), and the per-iteration loss history (a list of
@@ -121,6 +128,7 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
               **{f"mask {n}": mask for n, mask in enumerate(masks or [], 1)},
               "init image": check_init(init)}
     blend = _blend_weights(style_blend, len(styles))
+    functions = _check_functions(functions, len(styles), masks)
     _check_beyond_options(preserve_color, style_scale, init_noise)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     check_choice("pooling", pooling, ("max", "avg"))
@@ -161,17 +169,26 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
     history, best = [], None
     for scale, steps, (content, scale_styles), scale_masks in zip(scales, per_scale, pairs,
                                                                    masks):
-        loss_fn = weighted_transfer_loss(
-            extractor, preprocess_image(content), [preprocess_image(s) for s in scale_styles],
-            content_layer, style_layers, content_weight, style_weights, tv_weight,
-            blend=blend, masks=scale_masks)
+        content_batch, style_batches = (preprocess_image(content),
+                                        [preprocess_image(s) for s in scale_styles])
+        if "weighted_transfer_loss" in functions:
+            loss_fn = functions["weighted_transfer_loss"](
+                extractor, content_batch, style_batches[0], content_layer, style_layers,
+                content_weight, style_weights, tv_weight)
+        else:
+            loss_fn = weighted_transfer_loss(
+                extractor, content_batch, style_batches, content_layer, style_layers,
+                content_weight, style_weights, tv_weight, blend=blend, masks=scale_masks,
+                functions=functions)
         x0 = (starting_image(init, content, scale_styles[0], seed, init_noise) if best is None
               else _upsample(best, content.shape[:2]))
         if adaptive_weights:
             noise = initial_image("noise", content, None, seed)
             loss_fn = adaptive_loss(loss_fn, x0, _importances(content_weight, style_weights,
                                                               tv_weight), noise)
-        evaluator = Evaluator(loss_fn, x0.shape, jit_compile=_use_xla(jit_compile, content.shape))
+        evaluator = (OwnEvaluator(functions["Evaluator"], loss_fn, x0.shape)
+                     if "Evaluator" in functions else
+                     Evaluator(loss_fn, x0.shape, jit_compile=_use_xla(jit_compile, content.shape)))
         if movie is not None and best is None:
             movie.add(0, deprocess_image(x0, *content.shape[:2]))
         on_iteration = _iteration_handler(content.shape[:2], save_every, snapshot, overwrite,
@@ -191,6 +208,18 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
         movie.finish(history[-1]["iteration"], optimised)
         _save_result(movie.path, movie.writer(), overwrite, "animation")
     return image, history
+
+
+def _check_functions(functions, styles, masks):
+    """The exercise functions to use as a dict; refuse those the options cannot use."""
+    functions = dict(functions or {})
+    if "weighted_transfer_loss" in functions and (styles > 1 or masks is not None):
+        raise NSTError("Your own weighted_transfer_loss takes one style and no masks; use the "
+                       "library's for several styles or style_masks.")
+    if "style_reconstruction_loss" in functions and masks is not None:
+        raise NSTError("Your own style_reconstruction_loss has no masks; use the library's "
+                       "with style_masks.")
+    return functions
 
 
 def _save_result(path, write, overwrite, what):
@@ -358,7 +387,8 @@ def _iteration_handler(dims, save_every, snapshot, overwrite, callback, movie=No
 
 
 def weighted_transfer_loss(extractor, content_batch, style_batch, content_layer, style_layers,
-                           content_weight, style_weights, tv_weight, *, blend=None, masks=None):
+                           content_weight, style_weights, tv_weight, *, blend=None, masks=None,
+                           functions=None):
     """The total loss of Gatys et al. as a function of the generated image batch.
 
     Content features and style Gram matrices are computed once, here; the returned function
@@ -367,7 +397,15 @@ def weighted_transfer_loss(extractor, content_batch, style_batch, content_layer,
     `style_batch` may be a list of style batches (Gatys et al. 2017): their style losses are
     then summed with the weights `blend` (default: equal, summing to 1), and with `masks` (one
     content-sized (H, W) mask per style) each style is compared only inside its own region.
+
+    `functions` may replace the three losses by a notebook's own (see `style_transfer`); an own
+    ``style_reconstruction_loss`` compares the style's feature maps, not precomputed Gram
+    matrices, and takes no masks.
     """
+    functions = functions or {}
+    content_loss = functions.get("feature_reconstruction_loss", feature_reconstruction_loss)
+    tv_loss = functions.get("total_variation_loss", total_variation_loss)
+    own_style = functions.get("style_reconstruction_loss")
     batches = style_batch if isinstance(style_batch, (list, tuple)) else [style_batch]
     blend = [1.0 / len(batches)] * len(batches) if blend is None else blend
     masks = [None] * len(batches) if masks is None else masks
@@ -377,7 +415,8 @@ def weighted_transfer_loss(extractor, content_batch, style_batch, content_layer,
         if share == 0:  # a style blended with weight 0 costs nothing
             continue
         style_features = extractor(batch)
-        styles.append(([normalized_gram(style_features[layer][0]) for layer in style_layers],
+        target = (lambda f: f) if own_style else normalized_gram
+        styles.append(([target(style_features[layer][0]) for layer in style_layers],
                        [share * weight / len(style_layers) for weight in style_weights],
                        {} if mask is None else layer_masks(mask, style_layers)))
 
@@ -385,15 +424,16 @@ def weighted_transfer_loss(extractor, content_batch, style_batch, content_layer,
         total = 0.0
         for targets, weights, region in styles:
             for target, weight, layer in zip(targets, weights, style_layers):
-                total += weight * style_loss_to_target(target, features[layer][0],
-                                                       region.get(layer))
+                total += weight * (own_style(target, features[layer][0]) if own_style else
+                                   style_loss_to_target(target, features[layer][0],
+                                                        region.get(layer)))
         return total
 
     def loss(image):
         features = extractor(image)
-        content_loss = feature_reconstruction_loss(content_target, features[content_layer][0])
-        return {"content": content_weight * content_loss, "style": style_loss(features),
-                "tv": tv_weight * total_variation_loss(image)}
+        return {"content": content_weight * content_loss(content_target,
+                                                         features[content_layer][0]),
+                "style": style_loss(features), "tv": tv_weight * tv_loss(image)}
 
     return loss
 

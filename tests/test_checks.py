@@ -5,15 +5,8 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
-from nst_utils import checks, images, losses, transfer
-from nst_utils.optimize import Evaluator
-
-REFERENCES = {"feature_reconstruction_loss": losses.feature_reconstruction_loss,
-              "preprocess_image": images.preprocess_image,
-              "deprocess_image": images.deprocess_image, "gram_matrix": losses.gram_matrix,
-              "style_reconstruction_loss": losses.style_reconstruction_loss,
-              "total_variation_loss": losses.total_variation_loss, "Evaluator": Evaluator,
-              "weighted_transfer_loss": transfer.weighted_transfer_loss}
+from nst_utils import cases, checks, grading, images, losses, rules, transfer
+from nst_utils.exercises import LIBRARY as REFERENCES
 
 
 @pytest.mark.parametrize("name", sorted(checks.CHECKS))
@@ -147,4 +140,255 @@ def test_other_seeds_give_other_inputs():
                                              verbose=False)
     checks.check_feature_reconstruction_loss(lambda b, o: seen.append(float(ops.sum(b))) or 0.0,
                                              seed=12345, verbose=False)
-    assert seen[0] != seen[2]
+    assert len(seen) == 6 and seen[0] != seen[3]  # values, identical maps, gradient
+
+
+# Answers written in NumPy: right values, but no gradient reaches the input.
+def numpy_content(base, output):
+    return np.sum((np.asarray(output) - np.asarray(base)) ** 2)
+
+
+def numpy_gram(x):
+    features = np.asarray(x).reshape(-1, x.shape[-1])
+    return features.T @ features
+
+
+def numpy_style(base, output):
+    def normalized(x):
+        features = x.numpy().reshape(-1, x.shape[-1])
+        return features.T @ features / (x.shape[0] * x.shape[1])
+
+    return 0.25 * np.sum((normalized(base) - normalized(output)) ** 2)
+
+
+def numpy_tv(x):
+    x = np.asarray(x)
+    corner = x[:, :-1, :-1]
+    return float(np.sum((x[:, 1:, :-1] - corner) ** 2 + (x[:, :-1, 1:] - corner) ** 2))
+
+
+def float_terms(extractor, content, style, content_layer, style_layers, content_weight,
+                style_weights, tv_weight):
+    loss = transfer.weighted_transfer_loss(extractor, content, style, content_layer,
+                                           style_layers, content_weight, style_weights, tv_weight)
+    return lambda image: {name: float(value) for name, value in loss(image).items()}
+
+
+NUMPY_ANSWERS = {"feature_reconstruction_loss": numpy_content, "gram_matrix": numpy_gram,
+                 "style_reconstruction_loss": numpy_style, "total_variation_loss": numpy_tv,
+                 "weighted_transfer_loss": float_terms}
+
+
+@pytest.mark.parametrize("name", sorted(NUMPY_ANSWERS))
+def test_an_answer_without_gradient_fails_with_the_reason(name, capsys):
+    result = checks.CHECKS[name](NUMPY_ANSWERS[name])
+    assert not result.passed and result.points == 0
+    assert len(result.failures) == 1  # the values are right: only the gradient is missing
+    (failure,) = result.failures
+    assert failure.startswith("a gradient flows back to")
+    assert "no gradient flows back to the input" in failure and "use keras.ops" in failure
+    out = capsys.readouterr().out
+    assert "✗ a gradient flows back to" in out and "optimiser could not use it" in out
+
+
+def test_a_wrong_gradient_is_caught_even_when_the_value_is_right():
+    @tf.custom_gradient
+    def frozen(x):  # the right value with a gradient of zero
+        return losses.total_variation_loss(x), lambda upstream: tf.zeros_like(x)
+
+    text = failure_text(checks.check_total_variation_loss, frozen)
+    assert text.startswith("a gradient flows back to x, and is right: expected")
+    assert text.endswith(", got 0")
+
+
+def homework_tv(x):  # the course homework's part D, with K replaced by ops
+    I, H, W, C = [int(j) for j in x.shape]
+    a = ops.square(x[:, :H-1, :W-1, :] - x[:, 1:, :W-1, :])
+    b = ops.square(x[:, :H-1, :W-1, :] - x[:, :H-1, 1:, :])
+
+    return ops.sum(a+b)
+
+
+def homework_style(base, output):  # the course homework's part C, with K replaced by ops
+    H, W, C = [int(x) for x in base.shape]
+    gram_base = losses.gram_matrix(base)
+    gram_output = losses.gram_matrix(output)
+    factor = 1 / (4 * (H*W)**2)
+    loss = factor * ops.sum(ops.square(gram_output - gram_base))
+
+    return loss
+
+
+def test_unpacking_a_shape_is_not_a_loop(capsys):
+    result = checks.check_total_variation_loss(homework_tv)
+    assert result.passed and result.points == 2 and "✓ no loops" in capsys.readouterr().out
+
+    def sliced(x):
+        height, width = [int(n) for n in ops.shape(x)[1:3]]
+        return losses.total_variation_loss(x[:, :height, :width])
+
+    assert checks.check_total_variation_loss(sliced, verbose=False).passed
+    # Part C passes the loop rule too; it fails only for maps of different sizes, which the
+    # notebook asks for (it normalises by the style map's H*W alone).
+    text = failure_text(checks.check_style_reconstruction_loss, homework_style)
+    assert text.startswith("style map 10x10x3, output 6x8x3 (sizes differ)") and "|" not in text
+
+
+def test_a_loop_over_the_data_is_named_with_its_line():
+    def indices(x):
+        rows = []
+        for k in range(x.shape[-1]):
+            rows.append(ops.sum(x * x[:, :, k:k + 1], axis=(0, 1)))
+        return ops.stack(rows)
+
+    def values(x):
+        return losses.total_variation_loss(x) + 0 * sum(v for v in ops.reshape(x, (-1,)))
+
+    def waiting(x):
+        total = losses.total_variation_loss(x)
+        while False:
+            pass
+        return total
+
+    first = indices.__code__.co_firstlineno
+    text = failure_text(checks.check_gram_matrix, indices)
+    assert text == (f"no loops: uses a loop on line {first + 2} (for k in range(x.shape[-1]):); "
+                    "this exercise asks for a vectorised version with keras.ops (only a loop "
+                    "over a shape is allowed, such as H, W, C = [int(j) for j in x.shape])")
+    text = failure_text(checks.check_total_variation_loss, values)
+    assert f"line {values.__code__.co_firstlineno + 1} (return losses" in text
+    assert f"line {waiting.__code__.co_firstlineno + 2} (while False:)" in failure_text(
+        checks.check_total_variation_loss, waiting)
+
+
+def test_a_blank_stub_is_not_called_loop_free(capsys):
+    def total_variation_loss(x):
+        '''Total variation of an image batch.'''
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+    checks.check_total_variation_loss(total_variation_loss)
+    out = capsys.readouterr().out
+    assert "✓" not in out
+    assert ("✗ no loops — nothing to check yet: the function only raises NotImplementedError"
+            in out)
+
+
+def test_the_grader_applies_the_same_loop_rule_to_the_cell(tmp_path):
+    cell = ("%%time\n"  # a magic, blanked: the line numbers stay the cell's
+            "def gram_matrix(x):\n"
+            "    H, W, C = [int(j) for j in x.shape]\n"
+            "    return ops.stack([ops.sum(x * x[:, :, k:k + 1], axis=(0, 1))\n"
+            "                      for k in range(C)])\n")
+    source = grading._runnable(cell)
+    assert rules.loop_problem([(3, source, ["gram_matrix"])], "gram_matrix").startswith(
+        "uses a loop on line 5 (for k in range(C)]))")
+    unpacking = source.replace("ops.stack([ops.sum(x * x[:, :, k:k + 1], axis=(0, 1))\n"
+                               "                      for k in range(C)])",
+                               "ops.matmul(ops.transpose(ops.reshape(x, (H * W, C))),\n"
+                               "                      ops.reshape(x, (H * W, C)))")
+    assert rules.loop_problem([(3, unpacking, ["gram_matrix"])], "gram_matrix") is None
+
+
+def test_style_loss_hint_for_a_mean():
+    def mean_style(base, output):
+        def normalized(x):
+            return losses.gram_matrix(x) / ops.cast(ops.shape(x)[0] * ops.shape(x)[1], x.dtype)
+
+        return 0.25 * ops.mean(ops.square(normalized(base) - normalized(output)))
+
+    text = failure_text(checks.check_style_reconstruction_loss, mean_style)
+    assert text.count("you took the mean of the squared differences, which divides by the C*C "
+                      "entries of the Gram matrix: the style loss is 1/4 times their sum") == 2
+    assert "expected 0.0265301, got 0.00294778" in text
+
+
+def test_total_variation_hints_for_l1_and_one_direction():
+    def l1(x):
+        corner = x[:, :-1, :-1, :]
+        return ops.sum(ops.abs(x[:, 1:, :-1, :] - corner) + ops.abs(x[:, :-1, 1:, :] - corner))
+
+    def down_only(x):
+        return ops.sum(ops.square(x[:, 1:, :-1, :] - x[:, :-1, :-1, :]))
+
+    def right_only(x):
+        return ops.sum(ops.square(x[:, :, 1:, :] - x[:, :, :-1, :]))
+
+    assert "expected 978.12, got 602.467. Hint: square the differences instead of taking their " \
+           "absolute values: this total variation is the squared (L2) one, not the L1 one" in (
+               failure_text(checks.check_total_variation_loss, l1))
+    for one_way in (down_only, right_only):
+        assert "Hint: you took the differences in one direction only: add the squared " \
+               "differences to the pixel below and to the pixel on the right" in (
+                   failure_text(checks.check_total_variation_loss, one_way))
+
+
+class Watched:
+    """A right Evaluator that the next ones break in one place each."""
+
+    def __init__(self, loss_fn, shape):
+        self.loss_fn, self.shape, self._x = loss_fn, tuple(shape), None
+
+    def _values(self, x):
+        image = tf.constant(np.reshape(x, self.shape), tf.float32)
+        with tf.GradientTape() as tape:
+            self._watch(tape, image)
+            total = ops.sum(ops.stack(list(self.loss_fn(image).values())))
+        return float(total), tape.gradient(total, image).numpy().ravel().astype(np.float64)
+
+    def _watch(self, tape, image):
+        tape.watch(image)
+
+    def loss(self, x):
+        if self._stale(x):
+            self._x, (self._loss, self._grads) = np.array(x), self._values(x)
+        return self._loss
+
+    def _stale(self, x):
+        return self._x is None or not np.array_equal(x, self._x)
+
+    def grads(self, x):
+        self.loss(x)
+        return self._grads
+
+
+def test_the_evaluator_pattern_above_is_right():
+    assert checks.check_evaluator(Watched, verbose=False).passed
+
+
+def test_evaluator_that_caches_forever_is_told_to_recompute():
+    class Forever(Watched):
+        def _stale(self, x):
+            return self._x is None  # computes once, at the first point, and never again
+
+    result = checks.check_evaluator(Forever, verbose=False)
+    assert result.cases - len(result.failures) == 3
+    runs, fresh = result.failures
+    assert runs.startswith("one evaluation serves loss(x) and grads(x): loss(x) then grads(x) "
+                           "at a new point did not run the loss at all. Hint: the Evaluator "
+                           "kept the values of an earlier point; a new x needs a new evaluation")
+    assert fresh.startswith("a new point gives a new loss and gradient: expected")
+    assert fresh.endswith("Hint: grads(x) returned the gradient of an earlier point: evaluate "
+                          "again whenever x is not the point it kept")
+
+
+def test_evaluator_without_tape_watch_is_told_to_watch():
+    class Unwatched(Watched):
+        def _watch(self, tape, image):
+            pass
+
+    result = checks.check_evaluator(Unwatched, verbose=False)
+    assert not result.passed
+    loss = next(f for f in result.failures if f.startswith("loss(x) is the sum"))
+    assert loss.endswith("raised AttributeError: 'NoneType' object has no attribute 'numpy'. "
+                         "Hint: the tape gave no gradient (None): a GradientTape follows only "
+                         "variables and what it watches, so call tape.watch(image) inside the "
+                         "with block, before computing the loss")
+
+
+def test_the_gradient_weights_are_drawn_with_the_inputs():
+    first, again, other = (cases.gram_matrix(seed) for seed in (checks.STUDENT_SEED,
+                                                                checks.STUDENT_SEED, 2**100 + 7))
+    np.testing.assert_array_equal(first["weights"], again["weights"])  # the students' checks
+    assert not np.allclose(first["weights"], other["weights"])  # the grader's fresh seeds
+    assert first["weights"].shape == (6, 6) and first["x1"].shape == (4, 5, 6)

@@ -78,6 +78,79 @@ def planted(source, replacements, tmp_path, name):
     return path
 
 
+# Answers in NumPy, with the right values but no gradient, and answers that unpack shapes.
+NUMPY_CONTENT = """import numpy as np
+def feature_reconstruction_loss(base, output):
+    return np.sum((np.asarray(output) - np.asarray(base)) ** 2)
+"""
+NUMPY_GRAM = """def gram_matrix(x):
+    features = np.asarray(x).reshape(-1, x.shape[-1])
+    return features.T @ features
+"""
+UNPACKING_GRAM = """def gram_matrix(x):
+    H, W, C = [int(j) for j in x.shape]
+    features = ops.reshape(x, (H * W, C))
+    return ops.matmul(ops.transpose(features), features)
+"""
+NUMPY_STYLE = """def style_reconstruction_loss(base, output):
+    def normalized(x):
+        features = x.numpy().reshape(-1, x.shape[-1])
+        return features.T @ features / (x.shape[0] * x.shape[1])
+    return 0.25 * np.sum((normalized(base) - normalized(output)) ** 2)
+"""
+UNPACKING_STYLE = """def style_reconstruction_loss(base, output):
+    Hb, Wb, C = [int(j) for j in base.shape]
+    Ho, Wo, _ = [int(j) for j in output.shape]
+    return 0.25 * ops.sum(ops.square(gram_matrix(base) / (Hb * Wb)
+                                     - gram_matrix(output) / (Ho * Wo)))
+"""
+NUMPY_TV = """def total_variation_loss(x):
+    x = np.asarray(x)
+    corner = x[:, :-1, :-1]
+    return float(np.sum((x[:, 1:, :-1] - corner) ** 2 + (x[:, :-1, 1:] - corner) ** 2))
+"""
+FLOAT_TERMS = """def weighted_transfer_loss(extractor, content_batch, style_batch, content_layer,
+                           style_layers, content_weight, style_weights, tv_weight):
+    losses = nst.losses
+    content_target = extractor(content_batch)[content_layer][0]
+    style_features = extractor(style_batch)
+    targets = [losses.normalized_gram(style_features[layer][0]) for layer in style_layers]
+    def loss(image):
+        features = extractor(image)
+        content = losses.feature_reconstruction_loss(content_target, features[content_layer][0])
+        style = sum(w / len(style_layers) * losses.style_loss_to_target(t, features[layer][0])
+                    for w, t, layer in zip(style_weights, targets, style_layers))
+        return {"content": float(content_weight * content), "style": float(style),
+                "tv": float(tv_weight * losses.total_variation_loss(image))}
+    return loss
+"""
+HOMEWORK_TV = """def total_variation_loss(x):
+    \"\"\"The course homework's part D, with K replaced by ops.\"\"\"
+    I, H, W, C = [int(j) for j in x.shape]
+    a = ops.square(x[:, :H-1, :W-1, :] - x[:, 1:, :W-1, :])
+    b = ops.square(x[:, :H-1, :W-1, :] - x[:, :H-1, 1:, :])
+
+    return ops.sum(a+b)
+"""
+CACHING_EVALUATOR = """class Evaluator:
+    def __init__(self, loss_fn, shape):
+        self.loss_fn, self.shape, self._loss = loss_fn, tuple(shape), None
+
+    def loss(self, x):
+        if self._loss is None:  # computed once, never again
+            image = tf.constant(np.reshape(x, self.shape), dtype=tf.float32)
+            with tf.GradientTape() as tape:
+                tape.watch(image)
+                total = ops.sum(ops.stack(list(self.loss_fn(image).values())))
+            self._loss = float(total)
+            self._grads = tape.gradient(total, image).numpy().ravel().astype(np.float64)
+        return self._loss
+
+    def grads(self, x):
+        return self._grads
+"""
+
+
 def source_with(exercise):
     return next(p for p in SOURCES
                 if exercise in grading.exercises_in(nbformat.read(p, as_version=4)))
@@ -107,10 +180,23 @@ def gradebook(tmp_path_factory):
             "raise RuntimeError('student bug')\n",
     }, tmp, "buggy_style.ipynb")
     other_version = planted(content, {"preprocess_image": "x = 1\n"}, tmp, "old_version.ipynb")
+    transfer = source_with("total_variation_loss")
+    numpy_answers = [
+        planted(content, {"feature_reconstruction_loss": NUMPY_CONTENT}, tmp, "numpy_01.ipynb"),
+        planted(style, {"gram_matrix": NUMPY_GRAM}, tmp, "numpy_gram.ipynb"),
+        planted(style, {"gram_matrix": UNPACKING_GRAM, "style_reconstruction_loss": NUMPY_STYLE},
+                tmp, "numpy_style.ipynb"),
+        planted(transfer, {"total_variation_loss": NUMPY_TV,
+                           "weighted_transfer_loss": FLOAT_TERMS}, tmp, "numpy_03.ipynb")]
+    homework = [planted(style, {"gram_matrix": UNPACKING_GRAM,
+                                "style_reconstruction_loss": UNPACKING_STYLE}, tmp,
+                        "unpacking_02.ipynb"),
+                planted(transfer, {"total_variation_loss": HOMEWORK_TV,
+                                   "Evaluator": CACHING_EVALUATOR}, tmp, "homework_03.ipynb")]
     garbage = tmp / "garbage.ipynb"
     garbage.write_text("{not json")
     submissions = [*SOURCES, *[NOTEBOOKS / "student" / p.name for p in SOURCES], buggy_content,
-                   buggy_style, other_version, garbage]
+                   buggy_style, other_version, garbage, *numpy_answers, *homework]
     out = tmp / "grades.csv"
     assert main(["grade", *map(str, submissions), "--out", str(out), "--cell-timeout", "20",
                  "--jobs", "2"]) == 0
@@ -118,7 +204,8 @@ def gradebook(tmp_path_factory):
         rows = {row["submission"]: row for row in csv.DictReader(handle)}
     return {"rows": rows, "sources": SOURCES, "buggy_content": str(buggy_content),
             "buggy_style": str(buggy_style), "other": str(other_version), "garbage": str(garbage),
-            "out": out}
+            "numpy": [str(path) for path in numpy_answers],
+            "homework": [str(path) for path in homework], "out": out}
 
 
 def test_solutions_get_full_marks(gradebook):
@@ -140,9 +227,33 @@ def test_planted_bugs_lose_exactly_their_points_with_reasons(gradebook):
     assert int(content["total"]) == int(content["max"]) - 2
     assert "not the mean" in content["reasons"] and "timed out" in content["reasons"]
     style = gradebook["rows"][gradebook["buggy_style"]]
-    assert style["gram_matrix"] == "0" and "uses a loop" in style["reasons"]
+    assert style["gram_matrix"] == "0"
+    assert "uses a loop on line 3 (for k in range(x.shape[-1])]))" in style["reasons"]
     assert style["style_reconstruction_loss"] == "0"
     assert "RuntimeError: student bug" in style["reasons"]
+
+
+def test_answers_without_gradient_lose_their_points_and_shape_unpacking_is_fine(gradebook):
+    rows = [gradebook["rows"][path] for path in gradebook["numpy"]]
+    # A NumPy gram_matrix also cuts the gradient of the style loss, which calls it.
+    lost = [("feature_reconstruction_loss",), ("gram_matrix", "style_reconstruction_loss"),
+            ("style_reconstruction_loss",), ("total_variation_loss", "weighted_transfer_loss")]
+    for row, names in zip(rows, lost):
+        for name in names:
+            assert row[name] == "0", (name, row)
+            assert f"{name}: a gradient flows back to" in row["reasons"], row["reasons"]
+        assert row["reasons"].count("no gradient flows back to the input") == len(names)
+        assert int(row["total"]) == int(row["max"]) - sum(POINTS[name] for name in names)
+    assert rows[2]["gram_matrix"] == "2"  # UNPACKING_GRAM
+    assert "the weighted content term" not in rows[3]["reasons"]  # right values, no gradient
+
+
+def test_the_homework_total_variation_scores_and_a_caching_evaluator_is_told_why(gradebook):
+    unpacking, row = (gradebook["rows"][path] for path in gradebook["homework"])
+    assert (unpacking["total"], unpacking["max"], unpacking["reasons"]) == ("4", "4", "")
+    assert row["total_variation_loss"] == "2" and row["weighted_transfer_loss"] == "2"
+    assert row["Evaluator"] == "0" and "did not run the loss at all" in row["reasons"]
+    assert "total_variation_loss" not in row["reasons"]
 
 
 def test_another_version_and_unreadable_files_are_graded_not_fatal(gradebook):

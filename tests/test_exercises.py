@@ -1,0 +1,182 @@
+"""USE_MY_FUNCTIONS: the notebooks' demonstrations run with the student's own functions."""
+
+import ast
+
+import nbformat
+import numpy as np
+import pytest
+import tensorflow as tf
+from keras import ops
+
+import nst_utils as nst
+from nst_utils import NSTError, losses, rules, style_transfer
+from nst_utils.exercises import LIBRARY, ExerciseFunctions
+from nst_utils.transfer import IMAGES_DIR
+
+CONTENT, STYLE = IMAGES_DIR / "chelsea.jpg", IMAGES_DIR / "scream.jpg"
+TINY = dict(max_size=40, iterations=3, progress=False, init="content", seed=0,
+            tv_weight=1.0, style_weights=(1e3, 1e2, 10, 1, 1))
+
+
+def test_the_switch_picks_the_students_functions_when_they_are_used():
+    namespace = {}
+    off, on = ExerciseFunctions(namespace, False), ExerciseFunctions(namespace, True)
+    assert on.gram_matrix is losses.gram_matrix and dict(on) == {}  # nothing written yet
+
+    def gram_matrix(x):  # defined after the settings cell, as in a notebook
+        return losses.gram_matrix(x)
+
+    namespace["gram_matrix"] = gram_matrix
+    assert on.gram_matrix is gram_matrix and dict(on) == {"gram_matrix": gram_matrix}
+    assert off.gram_matrix is losses.gram_matrix and dict(off) == {}
+    assert repr(on) == "your gram_matrix; the library's others"
+    assert set(LIBRARY) >= {"Evaluator", "weighted_transfer_loss", "total_variation_loss"}
+    with pytest.raises(AttributeError, match="no exercise is called 'gram'"):
+        on.gram
+
+
+@pytest.fixture(scope="module")
+def library_result(tmp_path_factory):
+    return style_transfer(CONTENT, STYLE, tmp_path_factory.mktemp("library") / "out", **TINY)
+
+
+def test_with_the_switch_off_the_transfer_is_the_librarys(tmp_path, library_result):
+    def total_variation_loss(x):
+        raise AssertionError("the library's is used")
+
+    off = ExerciseFunctions({"total_variation_loss": total_variation_loss}, False)
+    image, history = style_transfer(CONTENT, STYLE, tmp_path / "out", functions=off, **TINY)
+    np.testing.assert_array_equal(image, library_result[0])
+    assert history[-1]["loss"] == library_result[1][-1]["loss"]
+
+
+def test_a_wrong_own_loss_changes_the_transfer(tmp_path, library_result):
+    calls = []
+
+    def total_variation_loss(x):  # passes no check: 10^9 times too strong
+        calls.append(1)
+        return 1e9 * losses.total_variation_loss(x)
+
+    on = ExerciseFunctions({"total_variation_loss": total_variation_loss}, True)
+    image, history = style_transfer(CONTENT, STYLE, tmp_path / "out", functions=on, **TINY)
+    assert calls  # traced into the compiled loss
+    assert history[0]["tv"] > 1e8 * library_result[1][0]["tv"]
+    # The over-weighted smoothness flattens the picture: far less detail than the library's.
+    detail = [np.abs(np.diff(picture.astype(float), axis=1)).mean()
+              for picture in (image, library_result[0])]
+    assert detail[0] < 0.8 * detail[1]
+
+
+class CountingEvaluator:
+    """A student's Evaluator, as notebook 3 asks for it, counting its evaluations."""
+
+    evaluations = 0
+
+    def __init__(self, loss_fn, shape):
+        self.loss_fn, self.shape, self._x = loss_fn, tuple(shape), None
+
+    def loss(self, x):
+        if self._x is None or not np.array_equal(x, self._x):
+            image = tf.constant(np.reshape(x, self.shape), tf.float32)
+            with tf.GradientTape() as tape:
+                tape.watch(image)
+                total = ops.sum(ops.stack(list(self.loss_fn(image).values())))
+            self._x, self._loss = np.array(x), float(total)
+            self._grads = tape.gradient(total, image).numpy().ravel().astype(np.float64)
+            CountingEvaluator.evaluations += 1
+        return self._loss
+
+    def grads(self, x):
+        self.loss(x)
+        return self._grads
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_an_own_evaluator_and_total_loss_drive_the_transfer(tmp_path, library_result,
+                                                            optimizer):
+    built = []
+
+    def weighted_transfer_loss(extractor, content_batch, style_batch, content_layer,
+                               style_layers, content_weight, style_weights, tv_weight):
+        built.append(content_layer)
+        return LIBRARY["weighted_transfer_loss"](
+            extractor, content_batch, style_batch, content_layer, style_layers,
+            content_weight, style_weights, tv_weight)
+
+    CountingEvaluator.evaluations = 0
+    on = ExerciseFunctions({"Evaluator": CountingEvaluator,
+                            "weighted_transfer_loss": weighted_transfer_loss}, True)
+    image, history = style_transfer(CONTENT, STYLE, tmp_path / "out", functions=on,
+                                    optimizer=optimizer, **TINY)
+    assert built == ["block4_conv2"] and CountingEvaluator.evaluations == (
+        history[-1]["evaluations"])
+    assert history[-1]["loss"] < history[0]["loss"]
+    if optimizer == "lbfgs":  # the same loss and gradients: the library's result, up to float32
+        assert history[-1]["loss"] == pytest.approx(library_result[1][-1]["loss"], rel=1e-3)
+
+
+def test_an_own_total_loss_is_refused_where_it_cannot_serve(tmp_path):
+    on = ExerciseFunctions({"weighted_transfer_loss": lambda *args: None}, True)
+    with pytest.raises(NSTError, match="takes one style and no masks"):
+        style_transfer(CONTENT, [STYLE, STYLE], tmp_path / "out", functions=on, **TINY)
+
+
+def test_the_switchs_table_of_answers_is_off_limits_to_submissions():
+    cell = ("from nst_utils.exercises import LIBRARY\n"
+            "def gram_matrix(x):\n"
+            "    return LIBRARY['gram_matrix'](x)\n")
+    broken, _ = rules.violations([(-1, "import numpy as np", []), (4, cell, ["gram_matrix"])],
+                                 ["gram_matrix"])
+    assert broken == {"gram_matrix": "uses nst_utils.exercises, the grader's own code"}
+
+
+def notebook_function(notebook, name, namespace):
+    """Define the function `name` of a committed notebook's cells in `namespace`."""
+    cells = nbformat.read(IMAGES_DIR.parent / "notebooks" / notebook, as_version=4).cells
+    for cell in cells:
+        if cell.cell_type == "code" and f"def {name}(" in cell.source:
+            tree = ast.parse(cell.source)
+            node = next(n for n in tree.body if getattr(n, "name", None) == name)
+            exec(compile(ast.Module([node], []), notebook, "exec"), namespace)  # noqa: S102
+            return namespace[name]
+    raise AssertionError(f"no cell of {notebook} defines {name}")
+
+
+def test_notebook_1s_reconstruction_runs_the_students_content_loss():
+    calls = []
+
+    def feature_reconstruction_loss(base, output):  # wrong: the absolute differences
+        calls.append(1)
+        return ops.sum(ops.abs(output - base))
+
+    namespace = {"nst": nst, "ITERATIONS": 2,
+                 "feature_reconstruction_loss": feature_reconstruction_loss}
+    photo = nst.load_image(CONTENT, max_size=32)
+    results = {}
+    for mine in (False, True):
+        namespace["use"] = ExerciseFunctions(namespace, mine)
+        reconstruct = notebook_function("01_content_reconstruction.ipynb", "reconstruct",
+                                        namespace)
+        results[mine] = reconstruct(photo, "block2_conv2")
+    assert calls  # only the run with the switch on called it
+    first_losses = [history[0]["loss"] for _, history in results.values()]
+    assert first_losses[1] < first_losses[0] / 100  # a sum of |d|, not of d^2
+    assert not np.array_equal(results[False][0], results[True][0])
+
+
+def test_notebook_2s_synthesis_runs_the_students_style_loss():
+    calls = []
+
+    def style_reconstruction_loss(base, output):
+        calls.append(1)
+        return 2 * losses.style_reconstruction_loss(base, output)
+
+    namespace = {"nst": nst, "ITERATIONS": 2, "CONVNET": "vgg16", "POOLING": "avg",
+                 "style_reconstruction_loss": style_reconstruction_loss}
+    texture = nst.load_image(STYLE, size=(32, 32))
+    first_losses = []
+    for mine in (False, True):
+        namespace["use"] = ExerciseFunctions(namespace, mine)
+        synthesize = notebook_function("02_style_reconstruction.ipynb", "synthesize", namespace)
+        first_losses.append(synthesize(texture, ["block1_conv1", "block2_conv1"])[1][0]["loss"])
+    assert calls and first_losses[1] == pytest.approx(2 * first_losses[0], rel=1e-2)
