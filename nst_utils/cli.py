@@ -156,7 +156,11 @@ def _parser():
                     "results to OUT (replacing earlier student versions there).")
     assign.add_argument("source", nargs="?", default="notebooks",
                         help="folder of solution notebooks (default: notebooks)")
-    assign.add_argument("-o", "--out", help="output folder (default: SOURCE/student)")
+    assign.add_argument("-o", "--out", help="output folder (default: SOURCE/student, or "
+                                              "SOURCE/otter with --format otter)")
+    assign.add_argument("--format", choices=["nbgrader", "otter"], default="nbgrader",
+                        help="nbgrader: the student versions, as nbgrader releases them "
+                             "(default); otter: master notebooks for `otter assign`")
     assign.set_defaults(run=_assign)
 
     grade = commands.add_parser(
@@ -252,7 +256,7 @@ def _weights(args):
 def _assign(args):
     from .grading import assign
 
-    for path in assign(args.source, args.out):
+    for path in assign(args.source, args.out, args.format):
         print(f"wrote {path}")
 
 

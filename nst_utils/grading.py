@@ -29,7 +29,7 @@ from threading import Lock
 
 import nbformat
 
-from . import rules, sandbox
+from . import otter, rules, sandbox
 from .cases import CASES
 from .checks import CHECKS, POINTS, result_of
 from .errors import NSTError
@@ -72,11 +72,12 @@ def make_student_version(notebook):
     """A copy of a solution notebook as nbgrader's ``generate_assignment`` releases it.
 
     Solution regions (in code and markdown solution cells) become nbgrader's stubs, hidden tests
-    go, outputs are cleared; the cells' nbgrader metadata stays (nbgrader adds only its
-    checksums). Run timestamps and widget state are dropped. The notebook's metadata (``nst``:
-    assignment name and exercises, see `exercise_metadata`) is kept for the students' tools; the
-    grader never trusts what a submission's metadata says. Raises `NSTError` for a solution region
-    outside a solution cell, which nbgrader would refuse too.
+    go, outputs are cleared, cells are locked as nbgrader locks them; the cells' nbgrader metadata
+    stays (nbgrader adds only its checksums). Run timestamps and widget state are dropped. The
+    notebook's metadata (``nst``: assignment name and exercises, see `exercise_metadata`) is kept
+    for the students' tools; the grader never trusts what a submission's metadata says. Raises
+    `NSTError` for a solution region outside a solution cell or one left open, which nbgrader
+    refuses too.
     """
     student = copy.deepcopy(notebook)
     student.metadata.pop("widgets", None)  # progress-bar state of the instructor's run
@@ -91,9 +92,20 @@ def make_student_version(notebook):
                            "metadata; mark it as a solution cell.")
         cell.source = source if replaced or not solution else stub
         cell.source = _replace_region(cell.source, "hidden tests", None, where)[0]
+        _lock(cell)
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     return student
+
+
+def _lock(cell):
+    """Jupyter's lock flags, as nbgrader's release sets them by default: answer cells cannot be
+    deleted; test cells and read-only cells can be neither deleted nor edited."""
+    nbgrader = cell.metadata.get("nbgrader", {})
+    if nbgrader.get("solution"):
+        cell.metadata["deletable"] = False
+    elif nbgrader.get("grade") or nbgrader.get("locked"):
+        cell.metadata["deletable"] = cell.metadata["editable"] = False
 
 
 def exercise_metadata(notebook, assignment):
@@ -123,13 +135,15 @@ def _replace_region(source, kind, stub, where):
     return "\n".join(lines), found
 
 
-def assign(source_dir=SOURCE_DIR, out_dir=None):
+def assign(source_dir=SOURCE_DIR, out_dir=None, target="nbgrader"):
     """Write the student version of every notebook with exercises; return the paths written.
 
-    Also records each notebook's exercises in its own metadata (`exercise_metadata`).
+    `target` "otter" writes otter-grader master notebooks instead (`nst_utils.otter`), by default
+    into SOURCE/otter. Also records each notebook's exercises in its own metadata
+    (`exercise_metadata`).
     """
     source_dir = Path(source_dir)
-    out_dir = Path(out_dir) if out_dir else source_dir / "student"
+    out_dir = Path(out_dir) if out_dir else source_dir / TARGETS[target]
     written = []
     for path in sorted(source_dir.glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
@@ -140,17 +154,22 @@ def assign(source_dir=SOURCE_DIR, out_dir=None):
             # Solutions handed in as they are must be graded against the same exercise list.
             notebook.metadata["nst"] = metadata
             atomic_write(path, _encoded(nbformat.writes(notebook) + "\n"), overwrite=True)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        target = out_dir / path.name
         try:
-            student = make_student_version(notebook)
+            released = (otter.master_notebook(notebook, path.stem) if target == "otter"
+                        else make_student_version(notebook))
         except NSTError as error:
             raise NSTError(f"{path}: {error}") from None
-        atomic_write(target, _encoded(nbformat.writes(student) + "\n"), overwrite=True)
-        written.append(target)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target_path = out_dir / path.name
+        atomic_write(target_path, _encoded(nbformat.writes(released) + "\n"), overwrite=True)
+        written.append(target_path)
     if not written:
         raise NSTError(f"No notebook in '{source_dir}' has exercise cells ({BEGIN} markers).")
     return written
+
+
+#: What `assign` writes, and its default folder inside the source folder.
+TARGETS = {"nbgrader": "student", "otter": "otter"}
 
 
 def assignments(source_dir=SOURCE_DIR):
