@@ -163,7 +163,11 @@ def _parser():
                         help="folder of solution notebooks (default: the notebooks that come "
                              "with nst)")
     assign.add_argument("-o", "--out", help="output folder (default: SOURCE/student, or "
-                                            "notebooks/student without SOURCE)")
+                                            "SOURCE/otter with --format otter; without SOURCE, "
+                                            "notebooks/student or notebooks/otter here)")
+    assign.add_argument("--format", choices=["nbgrader", "otter"], default="nbgrader",
+                        help="nbgrader: the student versions, as nbgrader releases them "
+                             "(default); otter: master notebooks for `otter assign`")
     assign.set_defaults(run=_assign)
 
     grade = commands.add_parser(
@@ -260,8 +264,9 @@ def _assign(args):
     from .grading import SOURCE_DIR, assign
 
     # Without SOURCE the output goes to the current folder, never into an installed package.
-    out = args.out or (None if args.source else Path("notebooks") / "student")
-    for path in assign(args.source or SOURCE_DIR, out):
+    folder = "otter" if args.format == "otter" else "student"
+    out = args.out or (None if args.source else Path("notebooks") / folder)
+    for path in assign(args.source or SOURCE_DIR, out, args.format):
         print(f"wrote {path}")
 
 
