@@ -261,11 +261,10 @@ def _weights(args):
 
 
 def _assign(args):
-    from .grading import SOURCE_DIR, assign
+    from .grading import SOURCE_DIR, TARGETS, assign
 
     # Without SOURCE the output goes to the current folder, never into an installed package.
-    folder = "otter" if args.format == "otter" else "student"
-    out = args.out or (None if args.source else Path("notebooks") / folder)
+    out = args.out or (None if args.source else Path("notebooks") / TARGETS[args.format])
     for path in assign(args.source or SOURCE_DIR, out, args.format):
         print(f"wrote {path}")
 

@@ -172,8 +172,7 @@ def minimize(evaluator, x0, optimizer="lbfgs", iterations=100, learning_rate=Non
     except KeyboardInterrupt:
         evaluator.interrupted = True
         warnings.warn(f"Interrupted after {base['iteration'] + len(history)} iterations; "
-                      "returning the best image "
-                      "found so far.", Interrupted, stacklevel=2)
+                      "returning the best image found so far.", Interrupted, stacklevel=2)
     finally:
         bar.close()
     if evaluator.best_x is None:

@@ -27,9 +27,10 @@ def load_mask(mask, dims):
     values in [0, 1], or be uint8 (then 0-255). The mask is resized to `dims`, the content's
     (height, width), and refused if it is empty or was made for a differently shaped image.
     """
-    name = f"'{mask}'" if isinstance(mask, (str, os.PathLike)) else "an array"
+    is_file = isinstance(mask, (str, os.PathLike))
+    name = f"'{mask}'" if is_file else "an array"
     height, width = int(dims[0]), int(dims[1])
-    if isinstance(mask, (str, os.PathLike)):
+    if is_file:
         # The header gives the shape; the pixels are decoded near the size needed, not in full.
         mask_height, mask_width = image_size(mask)
     else:
@@ -39,7 +40,7 @@ def load_mask(mask, dims):
         raise NSTError(f"The mask {name} is {mask_width}x{mask_height} pixels, a different "
                        f"shape from the content image ({width}x{height}); draw the mask on the "
                        "content image so they match.")
-    if isinstance(mask, (str, os.PathLike)):
+    if is_file:
         values = load_image_near(mask, (height, width)).mean(axis=2) / 255.0
     values = resize_mask(values, (height, width))
     if values.max() < 0.5 / 255:

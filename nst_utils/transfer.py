@@ -74,9 +74,10 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
             images of at least `XLA_MIN_PIXELS` pixels, decided at each scale).
         scales: coarse-to-fine: optimise at each of these fractions of the final size in turn,
             each starting from the previous result upsampled; default (0.5, 1.0). The last must
-            be 1.0, and coarse scales at which the image would be too small for the deepest
-            layer are skipped (their iterations go to the next scale). `iterations` is then split equally between the scales (the coarse ones cost a
-            fraction of the time per iteration), or may be a list with one count per scale.
+            be 1.0, and coarse scales at which an image would be too small for the deepest
+            layer are skipped (their iterations go to the next scale). `iterations` is split
+            equally between the scales (the coarse ones cost a fraction of the time per
+            iteration), or may be a list with one count per scale.
         memory_limit: bytes the transfer may use; None means the memory available now. The
             transfer is refused before it starts if it is predicted not to fit (see
             `nst_utils.memory`).
@@ -241,7 +242,7 @@ def _fitting_scales(scales, per_scale, images_at, dims, layers):
     `images_at(dims)` lists the (height, width) of every image the network sees for a result
     of size dims.
     """
-    needed = 2 ** (max(int(layer[5]) for layer in layers) - 1)
+    needed = _smallest_side(layers)
     kept, counts, carried = [], [], 0
     for scale, steps in zip(scales[:-1], per_scale[:-1]):
         if min(min(size) for size in images_at(_scaled(*dims, scale))) < needed:
@@ -503,12 +504,22 @@ def _check_large_enough(name, dims, layers, hint=False):
 
     With `hint`, the message also points at style_scale (which made the image this small).
     """
-    deepest_block = max(int(layer[5]) for layer in layers if layer.startswith("block"))
-    needed = 2 ** (deepest_block - 1)  # each block before it halves the size
+    needed = _smallest_side(layers)
     height, width = dims
     if min(height, width) < needed:
         raise NSTError(f"The {name} image is {width}x{height} pixels after resizing, too small "
-                       f"for layer block{deepest_block}_*, which needs at least {needed} pixels "
-                       "on each side. Use a larger (or less elongated) image, a larger "
-                       f"{option('style_scale') + ', ' if hint else ''}{option('max_size')}, "
-                       "or shallower layers.")
+                       f"for layer block{_deepest_block(layers)}_*, which needs at least "
+                       f"{needed} pixels on each side. Use a larger (or less elongated) image, "
+                       f"a larger {option('style_scale') + ', ' if hint else ''}"
+                       f"{option('max_size')}, or shallower layers.")
+
+
+def _deepest_block(layers):
+    """The number of the deepest VGG block among `layers` ("block4_conv2" is in block 4)."""
+    return max(int(layer[5]) for layer in layers if layer.startswith("block"))
+
+
+def _smallest_side(layers):
+    """The fewest pixels an image side needs so that the deepest of `layers` has one: each
+    block before it halves the size."""
+    return 2 ** (_deepest_block(layers) - 1)
