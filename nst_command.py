@@ -1,7 +1,8 @@
 """The `nst` command's entry point, outside the nst_utils package on purpose.
 
-Importing nst_utils imports TensorFlow, which takes seconds; a Ctrl-C meanwhile would end in a
-KeyboardInterrupt traceback before `nst_utils.cli.main` could catch anything. This module imports
+Importing nst_utils imports Keras and its backend (TensorFlow by default), which takes seconds; a
+Ctrl-C meanwhile would end in a KeyboardInterrupt traceback before `nst_utils.cli.main` could
+catch anything. This module imports
 nothing heavy itself, so it can catch that too.
 """
 

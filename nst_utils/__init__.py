@@ -1,7 +1,8 @@
 """nst_utils: neural style transfer (Gatys et al., CVPR 2016) with Keras 3, built to be read.
 
 One module per idea: `images` (I/O and VGG preprocessing), `weights` (finding ImageNet weights),
-`models` (VGG feature extractors), `losses`, `optimize` (the Evaluator and optimisers),
+`models` (VGG feature extractors), `losses`, `backend` (gradients and compilation on TensorFlow,
+JAX or PyTorch), `optimize` (the Evaluator and optimisers),
 `transfer` (`style_transfer()`), `memory`, `color` and `regions` (beyond Gatys 2016), `display`
 (figures for the notebooks), `checks` (the exercises' checks: `cases`, `probes`, `judging`),
 `grading` (student versions and the grader: `rules`, `sandbox`, `jail`, `worker`, `wire`), and
@@ -16,22 +17,24 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 #: pyproject.toml leaves TensorFlow to the environment (a preinstalled one is never doubled).
-NO_TENSORFLOW = ("nst needs TensorFlow, which is not installed: pip install 'nst[cpu]' for the "
-                 "small CPU build, or pip install tensorflow")
+NO_TENSORFLOW = ("nst runs on Keras's TensorFlow backend (the default), and TensorFlow is not "
+                 "installed: pip install 'nst[cpu]' for the small CPU build, or pip install "
+                 "tensorflow; or choose another backend, such as KERAS_BACKEND=jax with "
+                 "pip install 'nst[jax]'")
 
 
-def _import_tensorflow_quietly():
-    """Import TensorFlow with the process's stderr (file descriptor 2) sent to /dev/null.
+def _import_keras_quietly():
+    """Import Keras, and with it its backend, with file descriptor 2 (stderr) sent to /dev/null.
 
-    Its oneDNN start-up notice is printed before the log level above is read, and Jupyter shows
-    it under the first cell of every notebook. Python exceptions are unaffected.
+    TensorFlow prints its oneDNN start-up notice before the log level above is read, and Jupyter
+    shows it under the first cell of every notebook. Python exceptions are unaffected.
     """
-    if "tensorflow" in sys.modules:
+    if "keras" in sys.modules:
         return
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
+        import keras  # noqa: F401
     except ModuleNotFoundError as error:
         if error.name != "tensorflow":
             raise
@@ -42,7 +45,7 @@ def _import_tensorflow_quietly():
         os.close(devnull)
 
 
-_import_tensorflow_quietly()
+_import_keras_quietly()
 
 from .errors import NSTError  # noqa: E402
 from .images import deprocess_image, load_image, preprocess_image, save_image  # noqa: E402

@@ -30,7 +30,7 @@ from threading import Lock
 
 import nbformat
 
-from . import otter, rules, sandbox
+from . import backend, otter, rules, sandbox
 from .bundled import NOTEBOOKS_DIR
 from .cases import CASES
 from .checks import CHECKS, POINTS, result_of
@@ -383,14 +383,10 @@ def _imports_of(source):
                      if isinstance(node, (ast.Import, ast.ImportFrom)))
 
 
-_PREAMBLE = """\
-import os
-import re
-import numpy as np
-import tensorflow as tf
-import keras
-from keras import ops
-"""
+# What every submission's code may rely on. `tf` only on TensorFlow, where the student versions
+# of before the backend-neutral Evaluator (nst_utils.backend) imported it in their settings cell.
+_PREAMBLE = ("import os\nimport re\nimport numpy as np\nimport keras\nfrom keras import ops\n"
+             + ("import tensorflow as tf\n" if backend.NAME == "tensorflow" else ""))
 
 class Gradebook:
     """The CSV gradebook: one row per submission, the whole file rewritten atomically as each row

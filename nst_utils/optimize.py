@@ -16,11 +16,11 @@ import time
 import warnings
 
 import numpy as np
-import tensorflow as tf
 from keras import ops
 from scipy.optimize import fmin_l_bfgs_b
 from tqdm.auto import tqdm
 
+from .backend import value_and_grad
 from .errors import NSTError
 from .images import VGG_MEAN_BGR
 
@@ -49,8 +49,8 @@ class Evaluator:
     Args:
         loss_fn: maps an image batch (1, H, W, 3) to a dict {term name: scalar tensor}.
         shape: the image batch shape.
-        jit_compile: compile the loss and gradient with XLA (faster on CPU for large images,
-            at the price of a longer first call).
+        jit_compile: on TensorFlow, compile the loss and gradient with XLA (faster on CPU for
+            large images, at the price of a longer first call); JAX always uses XLA.
     """
 
     def __init__(self, loss_fn, shape, jit_compile=False):
@@ -61,21 +61,20 @@ class Evaluator:
         self.best_x = None
         self.best_terms = {}
         self.interrupted = False  # set by `minimize` when KeyboardInterrupt ended the run
-        self._compiled = tf.function(self.loss_terms_and_grads, jit_compile=jit_compile)
+        self._compiled = value_and_grad(self.total_and_terms, has_aux=True,
+                                        jit_compile=jit_compile)
         self._cached_x = None
         self._cached = None
 
-    def loss_terms_and_grads(self, image):
-        """Total loss, per-term losses and gradient for an image tensor (not compiled)."""
-        with tf.GradientTape() as tape:
-            tape.watch(image)
-            terms = self.loss_fn(image)
-            total = ops.sum(ops.stack(list(terms.values())))
-        return total, terms, tape.gradient(total, image)
+    def total_and_terms(self, image):
+        """Total loss and the dict of its terms for an image tensor (not compiled)."""
+        terms = self.loss_fn(image)
+        return ops.sum(ops.stack(list(terms.values()))), terms
 
     def _evaluate(self, image):
-        """Total, terms and gradient at a float32 image tensor: the compiled pass."""
-        return self._compiled(image)
+        """Total, terms and gradient at a float32 image: the compiled pass."""
+        (total, terms), grads = self._compiled(image)
+        return total, terms, grads
 
     def evaluate_tensor(self, image):
         """One evaluation of a float32 image tensor; records the best point."""
@@ -87,17 +86,16 @@ class Evaluator:
                            "learning rate or the loss weights, or start from the content image.")
         if loss < self.best_loss:
             self.best_loss = loss
-            self.best_x = tf.convert_to_tensor(image).numpy().copy()
+            self.best_x = np.array(ops.convert_to_numpy(image), copy=True)
             self.best_terms = {name: float(value) for name, value in terms.items()}
         return total, grads
 
     def __call__(self, x):
         """Loss (float) and gradient (float64 vector) at the float64 vector x, for scipy."""
         if self._cached_x is None or not np.array_equal(x, self._cached_x):
-            image = tf.constant(np.reshape(x, self.shape), dtype=tf.float32)
-            total, grads = self.evaluate_tensor(image)
+            total, grads = self.evaluate_tensor(np.reshape(x, self.shape).astype(np.float32))
             self._cached_x = np.array(x, copy=True)
-            self._cached = (float(total), grads.numpy().ravel().astype(np.float64))
+            self._cached = (float(total), ops.convert_to_numpy(grads).ravel().astype(np.float64))
         return self._cached
 
     def loss(self, x):
@@ -122,10 +120,10 @@ class OwnEvaluator(Evaluator):
         self.own = evaluator_class(loss_fn, self.shape)
 
     def _evaluate(self, image):
-        x = np.asarray(image, dtype=np.float64).ravel()
+        x = ops.convert_to_numpy(image).astype(np.float64).ravel()
         total = self.own.loss(x)
         grads = np.reshape(np.asarray(self.own.grads(x), dtype=np.float32), self.shape)
-        return tf.constant(total, tf.float32), {}, tf.constant(grads)
+        return ops.convert_to_tensor(total, "float32"), {}, ops.convert_to_tensor(grads)
 
 
 def minimize(evaluator, x0, optimizer="lbfgs", iterations=100, learning_rate=None,
@@ -220,17 +218,17 @@ def _adam(evaluator, x0, iterations, on_iteration, learning_rate):
         _, grads = evaluator.evaluate_tensor(image.value)
         optimizer.apply_gradients([(grads, image)])
         image.assign(ops.clip(image.value, _LOW, _HIGH))
-        on_iteration(image.numpy())
+        on_iteration(ops.convert_to_numpy(image.value))
 
 
 def _gd(evaluator, x0, iterations, on_iteration, learning_rate):
-    image = tf.constant(x0)
+    image = ops.convert_to_tensor(x0)
     step = learning_rate
     for _ in range(iterations):
         _, grads = evaluator.evaluate_tensor(image)
         if step is None:
             # Without a given rate, fix it once so the first step moves no pixel more than 2
             # grey levels: the loss scale differs by orders of magnitude between problems.
-            step = 2.0 / max(float(tf.reduce_max(tf.abs(grads))), 1e-12)
-        image = tf.clip_by_value(image - step * grads, _LOW, _HIGH)
-        on_iteration(image.numpy())
+            step = 2.0 / max(float(ops.max(ops.abs(grads))), 1e-12)
+        image = ops.clip(image - step * grads, _LOW, _HIGH)
+        on_iteration(ops.convert_to_numpy(image))

@@ -9,8 +9,9 @@ computed by automatic differentiation (`gradient`), as the optimiser needs one.
 """
 
 import numpy as np
-import tensorflow as tf
 from keras import ops
+
+from . import backend
 
 #: Arguments of `weighted_transfer_loss` in its checks, for the stand-in network below.
 WEIGHTED_ARGS = dict(content_layer="high", style_layers=["low", "high"], content_weight=2.0,
@@ -33,19 +34,16 @@ NO_GRADIENT = Failure("no gradient")
 def gradient(fn, wrt, weights=None):
     """The gradient of sum(fn(wrt) * weights) with respect to the array `wrt`, as an array.
 
-    Computed by the backend's automatic differentiation, TensorFlow's GradientTape: the one
-    place where the checks differentiate, and besides the Evaluator probe's counter their only
-    TensorFlow-specific code. `NO_GRADIENT` when the result does not
-    depend on `wrt` through the backend's operations (NumPy, ``.numpy()`` or ``float()`` cut the
-    link); a `Failure` when `fn` raises.
+    Computed by the backend's automatic differentiation (`nst_utils.backend.gradient`).
+    `NO_GRADIENT` when the result does not depend on `wrt` through the backend's operations
+    (NumPy, ``.numpy()`` or ``float()`` cut the link); a `Failure` when `fn` raises.
     """
+    def weighted_sum(x):
+        y = ops.convert_to_tensor(fn(x))
+        return ops.sum(y if weights is None else y * ops.cast(weights, y.dtype))
+
     def run():
-        x = tf.convert_to_tensor(wrt)
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = ops.convert_to_tensor(fn(x))
-            total = ops.sum(y if weights is None else y * ops.cast(weights, y.dtype))
-        grad = tape.gradient(total, x)
+        grad = backend.gradient(weighted_sum, wrt)
         return NO_GRADIENT if grad is None else as_array(grad)
 
     return attempt(run)
@@ -117,11 +115,12 @@ def deprocess_image(fn, inputs):
 
 def evaluator(evaluator_class, inputs):
     """Build an Evaluator on a loss that counts its own runs, then evaluate it at three points."""
-    target, start, other = inputs["target"], inputs["start"], inputs["other"]
-    calls = tf.Variable(0, dtype=tf.int64)
+    start, other = inputs["start"], inputs["other"]
+    target = ops.convert_to_tensor(inputs["target"], "float32")
+    calls = backend.run_counter()
 
-    def loss_fn(image):  # counts its own runs, also inside a tf.function
-        calls.assign_add(1)
+    def loss_fn(image):  # counts its own runs, also inside a compiled function
+        image = calls.tick(image)
         return {"a": ops.sum(ops.square(image - target)), "b": 0.5 * ops.sum(ops.square(image))}
 
     state = {}
@@ -131,10 +130,10 @@ def evaluator(evaluator_class, inputs):
         return True
 
     def one_evaluation():
-        before = int(calls.numpy())
+        before = int(calls)
         state["evaluator"].loss(other.ravel().astype(np.float64))
         state["evaluator"].grads(other.ravel().astype(np.float64))
-        return np.asarray(int(calls.numpy()) - before)
+        return np.asarray(int(calls) - before)
 
     def fresh_point():
         x = (other + 1).ravel().astype(np.float64)

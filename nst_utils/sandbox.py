@@ -23,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+from . import backend
 from .bundled import NOTEBOOKS_DIR
 from .errors import NSTError
 from .wire import Malformed, parse_line
@@ -45,7 +46,8 @@ ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": HOME, "TMPDIR": "/tmp",
        "LANG": "C.UTF-8", "TF_CPP_MIN_LOG_LEVEL": "2", "TF_NUM_INTRAOP_THREADS": "1",
        "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
        "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "NST_QUICK": "1",
-       "KERAS_BACKEND": "tensorflow"}
+       "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+       "KERAS_BACKEND": backend.NAME}
 NAMESPACES = ["--mount", "--pid", "--net", "--ipc", "--uts", "--fork", "--kill-child"]
 HOW_TO_ENABLE = ("enable unprivileged user namespaces (`sudo sysctl -w "
                  "kernel.unprivileged_userns_clone=1`, or on Ubuntu 24.04 `sudo sysctl -w "

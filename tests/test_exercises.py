@@ -5,7 +5,6 @@ import ast
 import nbformat
 import numpy as np
 import pytest
-import tensorflow as tf
 from keras import ops
 
 import nst_utils as nst
@@ -77,12 +76,11 @@ class CountingEvaluator:
 
     def loss(self, x):
         if self._x is None or not np.array_equal(x, self._x):
-            image = tf.constant(np.reshape(x, self.shape), tf.float32)
-            with tf.GradientTape() as tape:
-                tape.watch(image)
-                total = ops.sum(ops.stack(list(self.loss_fn(image).values())))
+            total, grads = nst.backend.value_and_grad(
+                lambda image: ops.sum(ops.stack(list(self.loss_fn(image).values()))))(
+                    np.reshape(x, self.shape))
             self._x, self._loss = np.array(x), float(total)
-            self._grads = tape.gradient(total, image).numpy().ravel().astype(np.float64)
+            self._grads = ops.convert_to_numpy(grads).ravel().astype(np.float64)
             CountingEvaluator.evaluations += 1
         return self._loss
 

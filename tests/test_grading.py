@@ -120,18 +120,20 @@ HOMEWORK_TV = """def total_variation_loss(x):
 
     return ops.sum(a+b)
 """
-CACHING_EVALUATOR = """class Evaluator:
+CACHING_EVALUATOR = """from nst_utils.backend import value_and_grad
+
+
+class Evaluator:
     def __init__(self, loss_fn, shape):
         self.loss_fn, self.shape, self._loss = loss_fn, tuple(shape), None
 
     def loss(self, x):
         if self._loss is None:  # computed once, never again
-            image = tf.constant(np.reshape(x, self.shape), dtype=tf.float32)
-            with tf.GradientTape() as tape:
-                tape.watch(image)
-                total = ops.sum(ops.stack(list(self.loss_fn(image).values())))
+            total, grads = value_and_grad(
+                lambda image: ops.sum(ops.stack(list(self.loss_fn(image).values()))))(
+                    np.reshape(x, self.shape))
             self._loss = float(total)
-            self._grads = tape.gradient(total, image).numpy().ravel().astype(np.float64)
+            self._grads = ops.convert_to_numpy(grads).ravel().astype(np.float64)
         return self._loss
 
     def grads(self, x):

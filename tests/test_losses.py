@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-import tensorflow as tf
 from keras import ops
+
+from nst_utils import backend
 
 from nst_utils.losses import (feature_reconstruction_loss, gram_matrix, normalized_gram,
                               style_reconstruction_loss, total_variation_loss)
@@ -97,18 +98,19 @@ def test_total_variation_matches_loops():
 @pytest.mark.parametrize("loss", ["style", "tv"])
 def test_gradients_match_finite_differences(loss):
     rng = np.random.default_rng(7)
-    base = tf.constant(rng.normal(size=(3, 4, 2)))
+    # JAX computes in float32 unless x64 is switched on for the whole process: a coarser step
+    # and tolerance there.
+    precise = backend.NAME != "jax"
+    base = ops.convert_to_tensor(rng.normal(size=(3, 4, 2)))
     x0 = rng.normal(size=(1, 3, 4, 2))
     f = {"style": lambda x: style_reconstruction_loss(base, x[0]),
          "tv": total_variation_loss}[loss]
-    x = tf.Variable(x0)
-    with tf.GradientTape() as tape:
-        y = f(x)
-    grad = tape.gradient(y, x).numpy()
+    grad = backend.gradient(f, x0)
     numeric = np.zeros_like(x0)
-    eps = 1e-6
+    eps = 1e-6 if precise else 1e-2
     for index in np.ndindex(x0.shape):
         step = np.zeros_like(x0)
         step[index] = eps
         numeric[index] = (value(f(x0 + step)) - value(f(x0 - step))) / (2 * eps)
-    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6 if precise else 1e-3,
+                               atol=1e-8 if precise else 1e-3)

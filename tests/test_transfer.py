@@ -6,7 +6,7 @@ import tempfile
 
 import numpy as np
 import pytest
-import tensorflow as tf
+from keras import ops
 from PIL import Image
 
 from nst_utils import Evaluator, NSTError, build_vgg, load_image, minimize, style_transfer
@@ -121,7 +121,9 @@ def test_content_init_with_no_style_keeps_the_content(tmp_path):
     image, history = style_transfer(CONTENT, STYLE, tmp_path / "o.png", init="content",
                                     style_weights=(0, 0, 0, 0, 0), tv_weight=0, scales=(1.0,),
                                     **TINY)
-    assert len(history) == 1 and history[-1]["content"] == 0.0
+    # Zero up to float32 rounding: XLA (JAX) computes the content features once outside the
+    # compiled loss and once inside it, with differently fused kernels.
+    assert len(history) == 1 and history[-1]["content"] == pytest.approx(0.0, abs=1e-4)
     np.testing.assert_allclose(image, load_image(CONTENT, size=(32, 48)), atol=1)
 
 
@@ -157,7 +159,7 @@ def test_bad_options_raise_clear_errors_before_any_work(tmp_path, kwargs, messag
 
 
 def test_nan_loss_is_reported():
-    evaluator = Evaluator(lambda image: {"bad": tf.reduce_sum(image) * np.nan}, (1, 2, 2, 3))
+    evaluator = Evaluator(lambda image: {"bad": ops.sum(image) * np.nan}, (1, 2, 2, 3))
     with pytest.raises(NSTError, match="loss became nan"):
         minimize(evaluator, np.zeros((1, 2, 2, 3)), progress=False, iterations=2)
 
