@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test weights lab
+.PHONY: demo test weights lab test-jax test-torch
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,3 +25,21 @@ test: weights
 lab: weights
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[cpu,test,lab]"
 	$(BIN)/jupyter lab notebooks/
+
+# The unit tests and the notebooks (quick mode, strict nbval) on another Keras backend, each in a
+# virtual environment of its own with no TensorFlow in it. CI runs test-jax after test. PyTorch's
+# wheel from PyPI brings several GB of CUDA libraries, so test-torch is run by hand. Left out on
+# those backends: the wheel and install tests, nbgrader and otter-grader (TensorFlow's own
+# install; tools that do not depend on the backend), and the red team (its attacks use
+# TensorFlow's file API; it runs against the TensorFlow grader in `make test`).
+OTHER_BACKEND_TESTS = --ignore=tests/test_install.py --ignore=tests/test_nbgrader.py \
+	--ignore=tests/test_otter.py --ignore=tests/test_redteam.py
+
+.venv-%/.installed: pyproject.toml
+	test -x .venv-$*/bin/python || $(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$*,unit]"
+	touch $@
+
+test-jax test-torch: test-%: .venv-%/.installed
+	KERAS_BACKEND=$* .venv-$*/bin/nst weights
+	KERAS_BACKEND=$* NST_QUICK=1 .venv-$*/bin/python -m pytest $(OTHER_BACKEND_TESTS)

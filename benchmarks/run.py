@@ -4,9 +4,11 @@
     .venv/bin/python benchmarks/run.py --size 512      # the same at 512 px (much longer)
     .venv/bin/python benchmarks/run.py --memory        # peak RSS per size, fits nst_utils.memory
     .venv/bin/python benchmarks/run.py --xla 128 256 512   # XLA against plain tf.function
+    .venv/bin/python benchmarks/run.py --backend tensorflow jax torch   # one evaluation per
+                                                   # Keras backend at 256 and 512 px (--sizes)
 
-Every recipe optimises the same loss (VGG19, block4_conv2 content, five style layers,
-content_weight=100, style_weights=(1000, 100, 12, 1, 1), tv_weight=200) on the same images;
+Every recipe optimises the same loss (`problem.py`: VGG19, block4_conv2 content, five style
+layers, content_weight=100, style_weights=(1000, 100, 12, 1, 1), tv_weight=200) on the same images;
 losses are measured by that loss at the full size, so the curves are comparable. Each clock starts
 before the recipe builds its network, so model building and tracing/compilation are counted.
 """
@@ -27,21 +29,19 @@ import numpy as np  # noqa: E402
 from scipy.optimize import fmin_l_bfgs_b  # noqa: E402
 
 from nst_utils import style_transfer  # noqa: E402  (first: it quietens TensorFlow)
-from nst_utils.images import (VGG_MEAN_BGR, deprocess_image, load_image,  # noqa: E402
-                              preprocess_image, save_image)
+from nst_utils.images import (VGG_MEAN_BGR, deprocess_image, preprocess_image,  # noqa: E402
+                              save_image)
 from nst_utils.losses import (feature_reconstruction_loss, style_reconstruction_loss,  # noqa: E402
                               total_variation_loss)
 from nst_utils.memory import (activations_per_pixel, predict_peak_bytes,  # noqa: E402
                               truncated_table)
 from nst_utils.models import build_vgg  # noqa: E402
 from nst_utils.optimize import Evaluator  # noqa: E402
-from nst_utils.transfer import IMAGES_DIR, STYLE_LAYERS, weighted_transfer_loss  # noqa: E402
+from nst_utils.transfer import STYLE_LAYERS  # noqa: E402
 import tensorflow as tf  # noqa: E402,I001
+import backends  # noqa: E402,I001
+from problem import CONTENT_LAYER, LAYERS, WEIGHTS, benchmark_loss, images  # noqa: E402,I001
 
-CONTENT_LAYER = "block4_conv2"
-LAYERS = [CONTENT_LAYER, *STYLE_LAYERS]
-WEIGHTS = dict(content_weight=100.0, style_weights=(1000.0, 100.0, 12.0, 1.0, 1.0),
-               tv_weight=200.0)
 HERE = Path(__file__).resolve().parent
 
 
@@ -56,17 +56,6 @@ class Recorder:
     def record(self, loss, evaluations=1):
         self.evaluations += evaluations
         self.points.append((time.perf_counter() - self.start, self.evaluations, float(loss)))
-
-
-def images(size):
-    """Content at `size` px and the style resized to the same dims (the homework concatenates).
-
-    The photo is 451x300; beyond that it is enlarged (load_image's max_size never enlarges).
-    """
-    dims = (round(size * 300 / 451), size)
-    content = load_image(IMAGES_DIR / "chelsea.jpg", size=dims)
-    style = load_image(IMAGES_DIR / "scream.jpg", size=dims)
-    return content, np.rint(style)  # rounded: ours reads the same style back from a PNG
 
 
 def three_image_step(extractor, content, style):
@@ -111,9 +100,7 @@ def recipe_tf_tutorial(content, style, budget):
     """2. TensorFlow's tutorial: Adam(0.02, beta_1=0.99, epsilon=0.1) on an RGB image in [0, 1],
     clipped to [0, 1] after every step, from the content image."""
     recorder = Recorder()
-    loss_fn = weighted_transfer_loss(build_vgg("vgg19", "max", LAYERS), preprocess_image(content),
-                                     preprocess_image(style), CONTENT_LAYER, STYLE_LAYERS,
-                                     **WEIGHTS)
+    loss_fn = benchmark_loss(content, style)
     image = tf.Variable(content[None] / 255.0, dtype=tf.float32)
     optimizer = tf.keras.optimizers.Adam(learning_rate=0.02, beta_1=0.99, epsilon=0.1)
 
@@ -207,9 +194,7 @@ def _timed(function):
 
 def throughput(content, style, jit, repeats=5):
     """(seconds per evaluation, achieved GFLOP/s) of our evaluation at this size."""
-    loss_fn = weighted_transfer_loss(build_vgg("vgg19", "max", LAYERS), preprocess_image(content),
-                                     preprocess_image(style), CONTENT_LAYER, STYLE_LAYERS,
-                                     **WEIGHTS)
+    loss_fn = benchmark_loss(content, style)
     x = preprocess_image(content)
     evaluator = Evaluator(loss_fn, x.shape, jit_compile=jit)
     evaluator(x.ravel().astype(np.float64))  # trace and compile
@@ -227,9 +212,7 @@ def xla_report(sizes, repeats=3):
     for size in sizes:
         content, style = images(size)
         for jit in (False, True):
-            loss_fn = weighted_transfer_loss(
-                build_vgg("vgg19", "max", LAYERS), preprocess_image(content),
-                preprocess_image(style), CONTENT_LAYER, STYLE_LAYERS, **WEIGHTS)
+            loss_fn = benchmark_loss(content, style)
             x = preprocess_image(content).ravel().astype(np.float64)
             evaluator = Evaluator(loss_fn, (1, *content.shape), jit_compile=jit)
             first = _timed(lambda: evaluator(x))
@@ -264,9 +247,7 @@ def measure_rss(size, jit):
 def rss_child(size, jit):
     """In the child: two evaluations, then report peak RSS and the image's pixel count."""
     content, style = images(size)
-    loss_fn = weighted_transfer_loss(build_vgg("vgg19", "max", LAYERS), preprocess_image(content),
-                                     preprocess_image(style), CONTENT_LAYER, STYLE_LAYERS,
-                                     **WEIGHTS)
+    loss_fn = benchmark_loss(content, style)
     x = preprocess_image(content).ravel().astype(np.float64)
     evaluator = Evaluator(loss_fn, (1, *content.shape), jit_compile=jit == "True")
     start = time.perf_counter()
@@ -311,8 +292,14 @@ def main():
                         help="only time evaluations with and without XLA at these sizes")
     parser.add_argument("--throughput", action="store_true",
                         help="only measure peak and achieved GFLOP/s at --size")
+    parser.add_argument("--backend", nargs="+", choices=list(backends.MODULES),
+                        help="only time one evaluation on each of these Keras backends")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512],
+                        help="the sizes of --backend")
     parser.add_argument("--rss-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.backend:
+        return backends.compare(args.backend, args.sizes)
     if args.rss_child:
         return rss_child(int(args.rss_child[0]), args.rss_child[1])
     if args.throughput:

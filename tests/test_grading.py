@@ -82,7 +82,7 @@ UNPACKING_GRAM = """def gram_matrix(x):
 """
 NUMPY_STYLE = """def style_reconstruction_loss(base, output):
     def normalized(x):
-        features = x.numpy().reshape(-1, x.shape[-1])
+        features = ops.convert_to_numpy(x).reshape(-1, x.shape[-1])
         return features.T @ features / (x.shape[0] * x.shape[1])
     return 0.25 * np.sum((normalized(base) - normalized(output)) ** 2)
 """
