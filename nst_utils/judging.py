@@ -84,7 +84,7 @@ def feature_reconstruction_loss(inputs, raw):
                                              "absolute value")]
     random = compare(raw["random"], expected, hints)
     expected_gradient = gradient(
-        lambda x: losses.feature_reconstruction_loss(base.astype(np.float64), x),
+        lambda x: losses.feature_reconstruction_loss(ops.convert_to_tensor(base, "float64"), x),
         output.astype(np.float64))
     return [("random 10x10x3 feature maps", random),
             ("identical maps give 0", compare(raw["identical"], 0.0)),
@@ -140,7 +140,7 @@ def style_reconstruction_loss(inputs, raw):
         verdicts.append((description, compare(raw[key], expected, hints, rtol=1e-3)))
     verdicts.append(("identical maps give 0", compare(raw["identical"], 0.0, atol=1e-4)))
     expected_gradient = gradient(
-        lambda x: losses.style_reconstruction_loss(base.astype(np.float64), x),
+        lambda x: losses.style_reconstruction_loss(ops.convert_to_tensor(base, "float64"), x),
         output.astype(np.float64))
     return verdicts + [("a gradient flows back to output, and is right",
                         gradient_verdict(raw["gradient"], expected_gradient, verdicts[0][1]))]

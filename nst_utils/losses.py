@@ -7,6 +7,9 @@ Conventions (those of the course homework, pinned by the tests):
 * style:    J_S = 1 / (4 (H W)^2) * sum (G_S - G_G)^2     for one layer
 * TV:       J_tv = sum over the (H-1) x (W-1) top-left block of the squared right and down
             differences, for every channel.
+
+`ops.subtract` and `ops.multiply` where an argument may be a NumPy array: PyTorch's tensors do
+not mix with NumPy arrays under `-` and `*`, while `keras.ops` converts both.
 """
 
 from keras import ops
@@ -14,7 +17,7 @@ from keras import ops
 
 def feature_reconstruction_loss(base, output):
     """Content loss: the squared Euclidean distance between two feature maps of equal shape."""
-    return ops.sum(ops.square(output - base))
+    return ops.sum(ops.square(ops.subtract(output, base)))
 
 
 def gram_matrix(x):
@@ -36,7 +39,7 @@ def normalized_gram(x, mask=None):
     if mask is None:
         return gram_matrix(x) / ops.cast(ops.shape(x)[0] * ops.shape(x)[1], x.dtype)
     mask = ops.cast(mask, x.dtype)
-    return gram_matrix(x * mask) / ops.maximum(ops.sum(mask), 1e-8)
+    return gram_matrix(ops.multiply(x, mask)) / ops.maximum(ops.sum(mask), 1e-8)
 
 
 def style_loss_to_target(target_gram, output, mask=None):
@@ -45,7 +48,7 @@ def style_loss_to_target(target_gram, output, mask=None):
     Used during optimisation, where the style image's Gram matrices never change. With a `mask`,
     only the masked region of `output` is compared (see `normalized_gram`).
     """
-    return 0.25 * ops.sum(ops.square(target_gram - normalized_gram(output, mask)))
+    return 0.25 * ops.sum(ops.square(ops.subtract(target_gram, normalized_gram(output, mask))))
 
 
 def style_reconstruction_loss(base, output):

@@ -30,9 +30,10 @@ from .wire import Malformed, parse_line
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 JAIL = PACKAGE_DIR / "jail.py"
-#: Resource limits of every process in a sandbox (setrlimit names and values).
-LIMITS = {"RLIMIT_AS": 3 << 30, "RLIMIT_NPROC": 64, "RLIMIT_FSIZE": 32 << 20,
-          "RLIMIT_NOFILE": 256, "RLIMIT_CORE": 0}
+#: Resource limits of every process in a sandbox (setrlimit names and values). PyTorch's wheel
+#: maps its CUDA libraries at import, over 3 GiB of address space even where no GPU is used.
+LIMITS = {"RLIMIT_AS": (4 if backend.NAME == "torch" else 3) << 30, "RLIMIT_NPROC": 64,
+          "RLIMIT_FSIZE": 32 << 20, "RLIMIT_NOFILE": 256, "RLIMIT_CORE": 0}
 #: Size of each of the sandbox's two writable tmpfs folders, /tmp and its home.
 TMPFS_SIZE = "64m"
 HOME = "/home/student"
