@@ -80,6 +80,7 @@ def read_only_paths():
     paths = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
              "/etc/ld.so.cache", sys.prefix, sys.base_prefix, sys.exec_prefix,
              sys.base_exec_prefix, str(PACKAGE_DIR)}
+    paths |= {os.path.realpath(path) for path in paths}  # a virtual environment behind a symlink
     return sorted(path for path in paths
                   if not any(path.startswith(other + "/") for other in paths))
 
