@@ -297,7 +297,9 @@ def test_style_loss_hint_for_a_mean():
     text = failure_text(checks.check_style_reconstruction_loss, mean_style)
     assert text.count("you took the mean of the squared differences, which divides by the C*C "
                       "entries of the Gram matrix: the style loss is 1/4 times their sum") == 2
-    assert "expected 0.0265301, got 0.00294778" in text
+    # Keras's PyTorch matmul is float32 (tests/test_losses.py), so 0.02653 has fewer digits there.
+    assert ("expected 0.0265301, got 0.00294778" in text if backend.NAME != "torch"
+            else "expected 0.02653, got 0.00294778" in text)
 
 
 def test_total_variation_hints_for_l1_and_one_direction():
