@@ -12,8 +12,9 @@ import os
 c = get_config()  # noqa: F821 - nbgrader defines it when it reads this file
 
 QUICK = os.environ.get("NST_QUICK") == "1"
-# The longest cell took 24 minutes at the full setting (notebook 03's 512 px showcase, two CPU
-# cores) and under 30 s in quick mode; nbgrader's default, 30 s, fits neither.
+# The longest cell, notebook 03's 512 px showcase, took 6 minutes at the full setting on two CPU
+# cores shared with other jobs (24 minutes on a busier machine before it was shortened) and under
+# 30 s in quick mode; nbgrader's default, 30 s, fits neither.
 c.ExecutePreprocessor.timeout = 300 if QUICK else 2400
 # Run timestamps of the instructor's machine never reach the students.
 c.ClearOutput.remove_metadata_fields = {"collapsed", "scrolled", "execution"}
