@@ -274,7 +274,8 @@ def test_every_install_command_names_the_repository_of_pyproject():
     sources = [readme] + [_install_cell(path).source for path in NOTEBOOKS]
     addresses = [address for source in sources
                  for address in re.findall(r'nst(?:\[\w+\])? @ git\+([^"]+)"', source)]
-    assert len(addresses) == 2 + len(NOTEBOOKS) and set(addresses) == {REPOSITORY}, addresses
+    # The README's three: nst[cpu], plain nst beside a preinstalled TensorFlow, nst[jax].
+    assert len(addresses) == 3 + len(NOTEBOOKS) and set(addresses) == {REPOSITORY}, addresses
     listed = re.findall(r"\[!\[Open In Colab\][^\]]+\]\([^)]+\)", readme)
     assert sorted(listed) == sorted(_colab_badge(path) for path in NOTEBOOKS + STUDENT_VERSIONS)
 
