@@ -11,6 +11,7 @@ Two ways, both pure NumPy on RGB images (H, W, 3) in 0-255:
 
 import numpy as np
 
+from .defaults import PRESERVE_COLOR
 from .errors import NSTError
 from .images import to_uint8
 
@@ -19,8 +20,6 @@ RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114],
                        [0.595716, -0.274453, -0.321263],
                        [0.211456, -0.522591, 0.311135]])
 YIQ_TO_RGB = np.linalg.inv(RGB_TO_YIQ)
-
-PRESERVE_COLOR = ("luminance", "histogram")
 
 
 def check_preserve_color(preserve_color):

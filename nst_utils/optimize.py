@@ -21,10 +21,9 @@ from scipy.optimize import fmin_l_bfgs_b
 from tqdm.auto import tqdm
 
 from .backend import value_and_grad
+from .defaults import OPTIMIZERS
 from .errors import NSTError
 from .images import VGG_MEAN_BGR
-
-OPTIMIZERS = ("lbfgs", "lbfgs-restarts", "adam", "gd")
 
 
 class Interrupted(UserWarning):

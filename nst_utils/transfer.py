@@ -7,42 +7,34 @@ from tqdm.auto import tqdm
 
 from .animation import Animation
 from .bundled import IMAGES_DIR  # noqa: F401 - the notebooks know it as nst.transfer.IMAGES_DIR
-from .color import (check_preserve_color, luminance_image, match_color_histogram,
-                    recombine_luminance)
-from .errors import NSTError, option
+from .color import luminance_image, match_color_histogram, recombine_luminance
+from .defaults import CONTENT_LAYER, HOMEWORK, STYLE_LAYERS, TRANSFER
+from .errors import NSTError
 from .files import write_or_fall_back
 from .images import (VGG_MEAN_BGR, deprocess_image, image_size, image_writer, load_image,
                      preprocess_image, resize, save_image)
 from .losses import (feature_reconstruction_loss, normalized_gram, style_loss_to_target,
                      total_variation_loss)
-from .memory import check_memory, truncated_table
 from .models import build_vgg
-from .optimize import OPTIMIZERS, Evaluator, OwnEvaluator, minimize
-from .preflight import (as_list, check_choice, check_count, check_image, check_init,
-                        check_number, check_outputs, check_positive, check_weight,
-                        check_weights, image_list, planned_outputs)
+from .optimize import Evaluator, OwnEvaluator, minimize
+from .preflight import check_init, plan_transfer, scaled, style_dims, use_xla
 from .regions import layer_masks, load_masks
 
-STYLE_LAYERS = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
-#: style_scale: the style image's longest side as a multiple of the content's, at most this far
-#: from 1 (smaller styles lose all structure at the deep layers, larger ones cost memory).
-STYLE_SCALE_RANGE = (0.1, 4.0)
 
-#: With jit_compile="auto", XLA is used from this many pixels on: measured on 2 CPU cores with
-#: VGG19 (benchmarks/README.md), XLA is 1.5x faster per evaluation at 256x170 pixels but no
-#: faster at 128x85, where its few seconds of compilation are not repaid.
-XLA_MIN_PIXELS = 200 * 200
-
-
-def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg16",
-                   content_weight=3e-2, style_weights=(20000, 500, 12, 1, 1), tv_weight=5e-2,
-                   content_layer="block4_conv2", style_layers=STYLE_LAYERS, iterations=50, *,
-                   init="content", seed=0, optimizer="lbfgs", max_size=None, pooling="max",
-                   save_every=None, overwrite=False, learning_rate=None, weights="imagenet",
-                   jit_compile="auto", scales=(0.5, 1.0), memory_limit=None, preserve_color=None,
-                   style_blend=None, style_scale=1.0, style_masks=None, adaptive_weights=False,
-                   init_noise=0.0, animation=None, animation_every=10, callback=None,
-                   progress=True, functions=None):
+def style_transfer(base_img_path, style_img_path, output_img_path,
+                   convnet=TRANSFER["convnet"], content_weight=HOMEWORK["content_weight"],
+                   style_weights=HOMEWORK["style_weights"], tv_weight=HOMEWORK["tv_weight"],
+                   content_layer=CONTENT_LAYER, style_layers=STYLE_LAYERS,
+                   iterations=HOMEWORK["iterations"], *, init=TRANSFER["init"],
+                   seed=TRANSFER["seed"], optimizer=TRANSFER["optimizer"],
+                   max_size=HOMEWORK["max_size"], pooling=TRANSFER["pooling"], save_every=None,
+                   overwrite=False, learning_rate=None, weights="imagenet",
+                   jit_compile=TRANSFER["jit_compile"], scales=TRANSFER["scales"],
+                   memory_limit=None, preserve_color=None, style_blend=None,
+                   style_scale=TRANSFER["style_scale"], style_masks=None, adaptive_weights=False,
+                   init_noise=TRANSFER["init_noise"], animation=None,
+                   animation_every=TRANSFER["animation_every"], callback=None, progress=True,
+                   functions=None):
     """Paint the content of one image in the style of another; return (image, history).
 
     The positional arguments and their meaning are the course homework's (except that
@@ -117,85 +109,47 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
         iterations, evaluations and seconds count on across scales, while the losses are those
         of each scale's own problem, comparable only within a scale).
     """
-    style_layers = list(style_layers)
-    style_weights = check_weights("style_weights", style_weights, len(style_layers),
-                                  "style layers")
-    content_weight = check_weight("content_weight", content_weight)
-    tv_weight = check_weight("tv_weight", tv_weight)
-    styles = image_list("style_img_path", style_img_path)
-    masks = None if style_masks is None else as_list("style_masks", style_masks)
-    inputs = {"content image": check_image("base_img_path", base_img_path),
-              **{f"style image {n}": style for n, style in enumerate(styles, 1)},
-              **{f"mask {n}": mask for n, mask in enumerate(masks or [], 1)},
-              "init image": check_init(init)}
-    blend = _blend_weights(style_blend, len(styles))
-    functions = _check_functions(functions, len(styles), masks)
-    _check_beyond_options(preserve_color, style_scale, init_noise)
-    check_choice("optimizer", optimizer, OPTIMIZERS)
-    check_choice("pooling", pooling, ("max", "avg"))
-    learning_rate = check_positive("learning_rate", learning_rate)
-    memory_limit = check_positive("memory_limit", memory_limit)
-    check_count("seed", seed, minimum=0)
-    save_every = check_count("save_every", save_every, optional=True)
-    max_size = check_count("max_size", max_size, optional=True)
-    animation_every = check_count("animation_every", animation_every)
-    scales, per_scale = _scale_plan(scales, iterations)
-    final_path, snapshot, planned = planned_outputs(output_img_path, save_every, sum(per_scale),
-                                                    animation)
-    check_outputs(planned, inputs, overwrite)
-
-    layers = [content_layer, *style_layers]
-    truncated_table(convnet, layers)  # unknown layers: refused here, before reading images
-    height, width = _result_dims(image_size(base_img_path), max_size)
-    style_sizes = [image_size(style) for style in styles]
-    _check_large_enough("content", (height, width), layers)  # before reading the images
-    for style_size in style_sizes:
-        _check_large_enough("style", style_dims(style_size, (height, width), style_scale),
-                            layers, hint=style_scale != 1.0)
-    scales, per_scale = _fitting_scales(
-        scales, per_scale, lambda dims: [dims] + [style_dims(size, dims, style_scale)
-                                                  for size in style_sizes],
-        (height, width), layers)
-    check_memory(height, width, convnet, layers, memory_limit,
-                 xla=_use_xla(jit_compile, (height, width)))
-    pairs = [_image_pair(base_img_path, styles, height, width, scale, style_scale,
-                         preserve_color) for scale in scales]
-    masks = [None if masks is None
-             else load_masks(masks, content.shape[:2], len(styles)) for content, _ in pairs]
-    extractor = build_vgg(convnet, pooling, layers, weights=weights)
+    # Every argument is checked, and every output tried, before any image is decoded.
+    plan = plan_transfer(**locals())  # this function's arguments, all by name
+    height, width, functions = plan.height, plan.width, plan.functions
+    pairs = [_image_pair(base_img_path, plan.styles, height, width, scale, style_scale,
+                         preserve_color) for scale in plan.scales]
+    masks = [None if plan.masks is None else
+             load_masks(plan.masks, content.shape[:2], len(plan.styles)) for content, _ in pairs]
+    extractor = build_vgg(convnet, pooling, plan.layers, weights=weights)
 
     colorize = _colorizer(preserve_color, base_img_path, (height, width))
     movie = None if animation is None else Animation(animation, animation_every,
                                                      (height, width), colorize)
     history, best = [], None
-    for scale, steps, (content, scale_styles), scale_masks in zip(scales, per_scale, pairs,
-                                                                   masks):
+    for scale, steps, (content, scale_styles), scale_masks in zip(plan.scales, plan.per_scale,
+                                                                   pairs, masks):
         content_batch, style_batches = (preprocess_image(content),
                                         [preprocess_image(s) for s in scale_styles])
         if "weighted_transfer_loss" in functions:
             loss_fn = functions["weighted_transfer_loss"](
-                extractor, content_batch, style_batches[0], content_layer, style_layers,
-                content_weight, style_weights, tv_weight)
+                extractor, content_batch, style_batches[0], plan.content_layer, plan.style_layers,
+                plan.content_weight, plan.style_weights, plan.tv_weight)
         else:
             loss_fn = weighted_transfer_loss(
-                extractor, content_batch, style_batches, content_layer, style_layers,
-                content_weight, style_weights, tv_weight, blend=blend, masks=scale_masks,
-                functions=functions)
+                extractor, content_batch, style_batches, plan.content_layer, plan.style_layers,
+                plan.content_weight, plan.style_weights, plan.tv_weight, blend=plan.blend,
+                masks=scale_masks, functions=functions)
         x0 = (starting_image(init, content, scale_styles[0], seed, init_noise) if best is None
               else _upsample(best, content.shape[:2]))
         if adaptive_weights:
             noise = initial_image("noise", content, None, seed)
-            loss_fn = adaptive_loss(loss_fn, x0, _importances(content_weight, style_weights,
-                                                              tv_weight), noise)
+            loss_fn = adaptive_loss(loss_fn, x0, _importances(
+                plan.content_weight, plan.style_weights, plan.tv_weight), noise)
         evaluator = (OwnEvaluator(functions["Evaluator"], loss_fn, x0.shape)
                      if "Evaluator" in functions else
-                     Evaluator(loss_fn, x0.shape, jit_compile=_use_xla(jit_compile, content.shape)))
+                     Evaluator(loss_fn, x0.shape, jit_compile=use_xla(jit_compile, content.shape)))
         if movie is not None and best is None:
             movie.add(0, deprocess_image(x0, *content.shape[:2]))
-        on_iteration = _iteration_handler(content.shape[:2], save_every, snapshot, overwrite,
-                                          callback, movie)
+        on_iteration = _iteration_handler(content.shape[:2], plan.save_every, plan.snapshot,
+                                          overwrite, callback, movie)
         best, scale_history = minimize(
-            evaluator, x0, optimizer, steps, learning_rate, on_iteration, progress,
+            evaluator, x0, optimizer, steps, plan.learning_rate, on_iteration, progress,
             continue_from=history[-1] if history else None, tags={"scale": scale})
         history += scale_history
         if evaluator.interrupted:  # Ctrl-C or SIGTERM: no further scales, keep what we have
@@ -204,23 +158,11 @@ def style_transfer(base_img_path, style_img_path, output_img_path, convnet="vgg1
         best = _upsample(best, (height, width))
     optimised = deprocess_image(best, height, width)
     image = optimised if colorize is None else colorize(optimised)
-    _save_result(final_path, image_writer(final_path, image), overwrite, "result")
+    _save_result(plan.final_path, image_writer(plan.final_path, image), overwrite, "result")
     if movie is not None:
         movie.finish(history[-1]["iteration"], optimised)
         _save_result(movie.path, movie.writer(), overwrite, "animation")
     return image, history
-
-
-def _check_functions(functions, styles, masks):
-    """The exercise functions to use as a dict; refuse those the options cannot use."""
-    functions = dict(functions or {})
-    if "weighted_transfer_loss" in functions and (styles > 1 or masks is not None):
-        raise NSTError("Your own weighted_transfer_loss takes one style and no masks; use the "
-                       "library's for several styles or style_masks.")
-    if "style_reconstruction_loss" in functions and masks is not None:
-        raise NSTError("Your own style_reconstruction_loss has no masks; use the library's "
-                       "with style_masks.")
-    return functions
 
 
 def _save_result(path, write, overwrite, what):
@@ -234,59 +176,6 @@ def _save_result(path, write, overwrite, what):
                        f"it was saved to '{written}' instead.")
 
 
-def _fitting_scales(scales, per_scale, images_at, dims, layers):
-    """Drop the coarse scales at which the content or a style would be too small for `layers`;
-    each dropped scale's iterations go to the next scale. Coarse scales only save time, so a
-    small image is simply optimised at fewer of them (the final scale is kept and checked).
-
-    `images_at(dims)` lists the (height, width) of every image the network sees for a result
-    of size dims.
-    """
-    needed = _smallest_side(layers)
-    kept, counts, carried = [], [], 0
-    for scale, steps in zip(scales[:-1], per_scale[:-1]):
-        if min(min(size) for size in images_at(_scaled(*dims, scale))) < needed:
-            carried += steps
-        else:
-            kept, counts, carried = kept + [scale], counts + [steps + carried], 0
-    return kept + scales[-1:], counts + [per_scale[-1] + carried]
-
-
-def _result_dims(size, max_size):
-    """The result's (height, width): the content's size, shrunk to `max_size` if larger."""
-    height, width = size
-    if max_size is not None and max(height, width) > max_size:
-        factor = max_size / max(height, width)
-        return max(1, round(height * factor)), max(1, round(width * factor))
-    return height, width
-
-
-def _scaled(height, width, scale):
-    """(height, width) at a fraction `scale` of the size."""
-    return max(1, round(height * scale)), max(1, round(width * scale))
-
-
-def _scale_plan(scales, iterations):
-    """Validated scales and the iterations to spend at each (an equal split of an int)."""
-    scales = [check_positive("scales", scale, optional=False) for scale in scales]
-    if not scales or scales[-1] != 1.0 or max(scales) > 1:
-        raise NSTError(f"{option('scales')} must be fractions of the final size in (0, 1] "
-                       f"ending with 1, such as 0.5 1; got {' '.join(map(str, scales))}.")
-    if isinstance(iterations, (list, tuple)):
-        per_scale = [check_count("iterations", count) for count in iterations]
-        if len(per_scale) != len(scales):
-            raise NSTError(f"Got {len(per_scale)} iteration counts for {len(scales)} scales; "
-                           "give one count per scale, or a single total.")
-    else:
-        total = check_count("iterations", iterations)
-        per_scale = [total // len(scales)] * len(scales)
-        per_scale[-1] += total - sum(per_scale)  # the final scale gets the remainder
-    if min(per_scale) < 1:
-        raise NSTError(f"{option('iterations')} must be at least 1 per scale, got {iterations} "
-                       f"for {len(scales)} scales.")
-    return scales, per_scale
-
-
 def _image_pair(base_img_path, styles, height, width, scale, style_scale=1.0,
                 preserve_color=None):
     """The content and the list of style images for one scale of a height x width result.
@@ -294,7 +183,7 @@ def _image_pair(base_img_path, styles, height, width, scale, style_scale=1.0,
     The images are those the network compares: with preserve_color="luminance" all are gray
     luminance images, with "histogram" the styles carry the content's colour statistics.
     """
-    dims = _scaled(height, width, scale)
+    dims = scaled(height, width, scale)
     content = load_image(base_img_path, size=dims)
     styles = [style_image(path, dims, style_scale) for path in styles]
     if preserve_color == "histogram":
@@ -314,36 +203,6 @@ def style_image(path, dims, style_scale=1.0):
     return load_image(path, size=style_dims(image_size(path), dims, style_scale))
 
 
-def style_dims(style_size, dims, style_scale=1.0):
-    """The (height, width) `style_image` gives a style of `style_size` for a result of dims."""
-    height, width = style_size
-    factor = style_scale * max(dims) / max(height, width)
-    return max(1, round(height * factor)), max(1, round(width * factor))
-
-
-def _blend_weights(style_blend, count):
-    """The styles' blend weights, validated and normalised to sum 1 (default: equal)."""
-    if style_blend is None:
-        return [1.0 / count] * count
-    weights = check_weights("style_blend", style_blend, count, "styles")
-    if sum(weights) <= 0:
-        raise NSTError(f"{option('style_blend')} must have at least one positive weight; got "
-                       f"{' '.join(map(str, weights))}.")
-    return [weight / sum(weights) for weight in weights]
-
-
-def _check_beyond_options(preserve_color, style_scale, init_noise):
-    """Refuse an unknown preserve_color, a style_scale out of range or init_noise outside [0, 1]."""
-    check_preserve_color(preserve_color)
-    low, high = STYLE_SCALE_RANGE
-    if not low <= check_number("style_scale", style_scale) <= high:
-        raise NSTError(f"{option('style_scale')} must be between {low} and {high} (a multiple "
-                       f"of the content's size), got {style_scale}.")
-    if not 0.0 <= check_number("init_noise", init_noise) <= 1.0:
-        raise NSTError(f"{option('init_noise')} must be a fraction between 0 and 1, got "
-                       f"{init_noise}.")
-
-
 def _upsample(batch, dims):
     """A preprocessed batch resized to dims, in float (no rounding to uint8 in between)."""
     rgb = (np.reshape(batch, batch.shape[-3:]) + VGG_MEAN_BGR)[:, :, ::-1]
@@ -357,14 +216,6 @@ def _colorizer(preserve_color, base_img_path, dims):
         return None
     content = load_image(base_img_path, size=dims)
     return lambda image: recombine_luminance(image, content)
-
-
-def _use_xla(jit_compile, dims):
-    """Resolve jit_compile="auto" for an image of dims (height, width, ...): XLA where it pays
-    off (see XLA_MIN_PIXELS)."""
-    if jit_compile == "auto":
-        return dims[0] * dims[1] >= XLA_MIN_PIXELS
-    return bool(jit_compile)
 
 
 def _iteration_handler(dims, save_every, snapshot, overwrite, callback, movie=None):
@@ -496,30 +347,3 @@ def initial_image(init, content, style, seed=0):
     if isinstance(init, str) and init == "style":
         return preprocess_image(resize(style, (height, width)))
     return preprocess_image(load_image(check_init(init), size=(height, width)))
-
-
-def _check_large_enough(name, dims, layers, hint=False):
-    """Refuse an image of dims (height, width) too small to have any pixel left at the deepest
-    layer's resolution.
-
-    With `hint`, the message also points at style_scale (which made the image this small).
-    """
-    needed = _smallest_side(layers)
-    height, width = dims
-    if min(height, width) < needed:
-        raise NSTError(f"The {name} image is {width}x{height} pixels after resizing, too small "
-                       f"for layer block{_deepest_block(layers)}_*, which needs at least "
-                       f"{needed} pixels on each side. Use a larger (or less elongated) image, "
-                       f"a larger {option('style_scale') + ', ' if hint else ''}"
-                       f"{option('max_size')}, or shallower layers.")
-
-
-def _deepest_block(layers):
-    """The number of the deepest VGG block among `layers` ("block4_conv2" is in block 4)."""
-    return max(int(layer[5]) for layer in layers if layer.startswith("block"))
-
-
-def _smallest_side(layers):
-    """The fewest pixels an image side needs so that the deepest of `layers` has one: each
-    block before it halves the size."""
-    return 2 ** (_deepest_block(layers) - 1)

@@ -7,7 +7,8 @@ from nst_utils import NSTError, style_transfer
 from nst_utils.cli import main
 from nst_utils.memory import (activations_per_pixel, check_memory, largest_fitting_size,
                               predict_peak_bytes)
-from nst_utils.transfer import IMAGES_DIR, STYLE_LAYERS, XLA_MIN_PIXELS, _scale_plan, _use_xla
+from nst_utils.preflight import XLA_MIN_PIXELS, scale_plan, use_xla
+from nst_utils.transfer import IMAGES_DIR, STYLE_LAYERS
 
 CONTENT, STYLE = IMAGES_DIR / "chelsea.jpg", IMAGES_DIR / "scream.jpg"
 LAYERS = ["block4_conv2", *STYLE_LAYERS]
@@ -57,9 +58,9 @@ def test_coarse_to_fine_is_reproducible_for_a_seed(tmp_path):
 
 
 def test_iterations_are_split_between_scales():
-    assert _scale_plan((0.5, 1.0), 9) == ([0.5, 1.0], [4, 5])
-    assert _scale_plan([0.25, 0.5, 1], [10, 5, 2]) == ([0.25, 0.5, 1.0], [10, 5, 2])
-    assert _scale_plan((1.0,), 7) == ([1.0], [7])
+    assert scale_plan((0.5, 1.0), 9) == ([0.5, 1.0], [4, 5])
+    assert scale_plan([0.25, 0.5, 1], [10, 5, 2]) == ([0.25, 0.5, 1.0], [10, 5, 2])
+    assert scale_plan((1.0,), 7) == ([1.0], [7])
 
 
 @pytest.mark.parametrize("scales, iterations, message", [
@@ -67,11 +68,12 @@ def test_iterations_are_split_between_scales():
     ((0.0, 1.0), 4, "scales must be more than 0, got 0.0"),
     ((1.0, 2.0), 4, "ending with 1, such as 0.5 1; got 1.0 2.0."),
     ((0.5, 1.0), (3,), "one count per scale"),
-    ((0.5, 1.0), 1, "at least 1 per scale"),
+    ((0.5, 1.0), 1, r"iterations=1 is fewer than one iteration per scale: the 2 scales \(0.5 1\) "
+                    r"need at least 2\. Give more iterations, or fewer scales\."),
 ])
 def test_bad_scale_plans_raise_clear_errors(scales, iterations, message):
     with pytest.raises(NSTError, match=message):
-        _scale_plan(scales, iterations)
+        scale_plan(scales, iterations)
 
 
 def test_a_scale_too_small_for_the_network_is_skipped(tmp_path):
@@ -81,9 +83,9 @@ def test_a_scale_too_small_for_the_network_is_skipped(tmp_path):
 
 
 def test_auto_xla_follows_the_size():
-    assert not _use_xla("auto", (100, 100))
-    assert _use_xla("auto", (XLA_MIN_PIXELS // 100, 100))
-    assert _use_xla(True, (8, 8)) and not _use_xla(False, (999, 999))
+    assert not use_xla("auto", (100, 100))
+    assert use_xla("auto", (XLA_MIN_PIXELS // 100, 100))
+    assert use_xla(True, (8, 8)) and not use_xla(False, (999, 999))
 
 
 def test_memory_prediction_grows_with_size_and_depth():
