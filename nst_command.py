@@ -1,11 +1,13 @@
 """The `nst` command's entry point, outside the nst_utils package on purpose.
 
-Importing nst_utils imports Keras and its backend (TensorFlow by default), which takes seconds; a
-Ctrl-C meanwhile would end in a KeyboardInterrupt traceback before `nst_utils.cli.main` could
-catch anything. This module imports nothing heavy itself, so it can stop the command cleanly
-while that import runs.
+Importing nst_utils imports Keras and its backend (TensorFlow by default), which takes seconds.
+This module first parses and checks the arguments with the package's light modules, before the
+package's `__init__` runs, so that `--help` and every mistake that needs no model are answered
+at once; then it loads Keras, ready to stop the command cleanly if Ctrl-C or SIGTERM arrives
+meanwhile (which would otherwise end in a KeyboardInterrupt traceback).
 """
 
+import importlib.util
 import os
 import signal
 import sys
@@ -14,8 +16,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def main():
-    """Run `nst_utils.cli.main`; SIGINT or SIGTERM while it loads exits 130 or 143 with one
-    line."""
+    """Check the arguments, then run `nst_utils.cli.main`; SIGINT or SIGTERM before it runs
+    exits 130 or 143 with one line."""
     # A copy of stderr, because nst_utils sends file descriptor 2 to /dev/null while Keras loads.
     stderr = os.dup(sys.stderr.fileno())
 
@@ -31,6 +33,20 @@ def main():
 
     handlers = {signum: signal.signal(signum, stop_while_starting) for signum in STOP_SIGNALS}
     try:
+        package, spec = _package_without_init()
+        from nst_utils.commandline import check, parser
+        from nst_utils.errors import NSTError, command_line_names
+
+        args = parser().parse_args()  # --help, or a usage mistake in one line: exits here
+        try:
+            with command_line_names():
+                if hasattr(args, "command"):
+                    check(args)
+        except NSTError as error:
+            print(f"nst: error: {error}", file=sys.stderr)
+            return 1
+        if spec is not None:
+            spec.loader.exec_module(package)  # the package's __init__: Keras and TensorFlow
         from nst_utils.cli import main as run
     except ModuleNotFoundError as error:
         if error.name != "tensorflow":
@@ -45,6 +61,22 @@ def main():
             signal.signal(signum, handler)
         os.close(stderr)
     return run()
+
+
+def _package_without_init():
+    """nst_utils, imported without running its `__init__` yet, and the spec that runs it.
+
+    The package's light modules (`commandline`, `defaults`, `errors`, `preflight`...) import
+    as usual into this module object; running the spec's loader on it later completes the
+    package in place, and the modules already imported stay its own. Where nst_utils is already
+    imported, that module and None.
+    """
+    if "nst_utils" in sys.modules:
+        return sys.modules["nst_utils"], None
+    spec = importlib.util.find_spec("nst_utils")
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["nst_utils"] = package
+    return package, spec
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
 """The `nst` command: `nst transfer`, `nst weights`, `nst assign`, `nst grade`.
 
-Its entry point is `nst_command.main` (``nst`` or ``python -m nst_command``), which loads this
-module so that a Ctrl-C during the slow import of TensorFlow exits without a traceback; this
-module is not meant to be run on its own.
+Its entry point is `nst_command.main` (``nst`` or ``python -m nst_command``), which parses and
+checks the arguments (`nst_utils.commandline`) before it loads this module, so that a mistake is
+answered at once and a Ctrl-C during the slow import of TensorFlow exits without a traceback;
+this module is not meant to be run on its own.
 """
 
-import argparse
 import signal
 import sys
 import threading
@@ -13,11 +13,8 @@ import time
 import warnings
 from pathlib import Path
 
+from .commandline import check, parser, transfer_call
 from .errors import NSTError, command_line_names
-
-#: What `nst transfer` paints when given no images: the demo.
-DEFAULT_CONTENT = "chelsea.jpg"
-DEFAULT_STYLE = "scream.jpg"
 
 
 def main(argv=None):
@@ -28,13 +25,13 @@ def main(argv=None):
     """
     with StopSignals() as stop, command_line_names():
         try:
-            parser = _parser()
-            args = parser.parse_args(argv)
-            if not hasattr(args, "run"):
-                parser.print_help()
+            nst = parser()
+            args = nst.parse_args(argv)
+            if not hasattr(args, "command"):
+                nst.print_help()
                 return 2
             args.stop = stop
-            return args.run(args) or 0
+            return COMMANDS[args.command](args) or 0
         except NSTError as error:
             if stop.signum is None:
                 print(f"nst: error: {error}", file=sys.stderr)
@@ -83,150 +80,16 @@ class StopSignals:
             raise KeyboardInterrupt
 
 
-def _parser():
-    from .transfer import STYLE_LAYERS
-
-    parser = argparse.ArgumentParser(
-        prog="nst", description="Neural style transfer (Gatys et al. 2016) with Keras 3.")
-    commands = parser.add_subparsers(title="commands")
-
-    transfer = commands.add_parser(
-        "transfer", help="paint a content image in the style of another",
-        description="Paint CONTENT in the style of STYLE. With no images, paints the bundled "
-                    f"{DEFAULT_CONTENT} in the style of {DEFAULT_STYLE} (the demo).")
-    transfer.add_argument("content", nargs="?", help="content image (a photo)")
-    transfer.add_argument("style", nargs="?", help="style image (a painting)")
-    transfer.add_argument("-o", "--output", help="output image; default: a new file in results/")
-    transfer.add_argument("--max-size", type=int, default=384,
-                          help="longest side of the output in pixels (default: 384)")
-    transfer.add_argument("--iterations", type=int, default=130,
-                          help="optimizer iterations, split equally between the scales "
-                               "(default: 130)")
-    transfer.add_argument("--convnet", choices=["vgg16", "vgg19"], default="vgg16")
-    transfer.add_argument("--pooling", choices=["max", "avg"], default="max")
-    transfer.add_argument("--init", default="content",
-                          help="'noise', 'content', 'style' or an image path (default: content)")
-    transfer.add_argument("--optimizer", choices=["lbfgs", "lbfgs-restarts", "adam", "gd"],
-                          default="lbfgs")
-    transfer.add_argument("--learning-rate", type=float, help="step size for adam and gd")
-    transfer.add_argument("--seed", type=int, default=0, help="seed of the noise (default: 0)")
-    transfer.add_argument("--content-weight", type=float, default=100.0)
-    transfer.add_argument("--style-weights", type=float, nargs="+",
-                          default=[1000.0, 100.0, 12.0, 1.0, 1.0],
-                          help="one weight per style layer")
-    transfer.add_argument("--tv-weight", type=float, default=200.0)
-    transfer.add_argument("--content-layer", default="block4_conv2")
-    transfer.add_argument("--style-layers", nargs="+", default=STYLE_LAYERS)
-    transfer.add_argument("--save-every", type=int, help="also save every N iterations")
-    transfer.add_argument("--animation", metavar="GIF",
-                          help="also write the optimisation as an animated GIF")
-    transfer.add_argument("--animation-every", type=int, default=10, metavar="N",
-                          help="iterations between two frames of the animation (default: 10)")
-    transfer.add_argument("--weights", help="a weights file to use instead of ImageNet's")
-    transfer.add_argument("--overwrite", action="store_true",
-                          help="replace the output file if it exists")
-    # The default is the fastest recipe at equal quality: benchmarks/default_recipe.py
-    transfer.add_argument("--scales", type=float, nargs="+", default=[0.5, 1.0],
-                          help="coarse-to-fine fractions of the size, ending with 1; the "
-                               "iterations are split equally between them (default: 0.5 1)")
-    transfer.add_argument("--memory-limit", type=float, metavar="GB",
-                          help="memory the run may use (default: what is available now)")
-    beyond = transfer.add_argument_group("beyond Gatys 2016 (Gatys et al. 2017)")
-    beyond.add_argument("--style", nargs="+", dest="styles", metavar="STYLE",
-                        help="one or more style images, instead of the positional STYLE")
-    beyond.add_argument("--style-blend", type=float, nargs="+", metavar="WEIGHT",
-                        help="one weight per style, normalised to sum 1 (default: equal)")
-    beyond.add_argument("--style-masks", nargs="+", metavar="MASK",
-                        help="one mask image per style, white where that style goes")
-    beyond.add_argument("--style-scale", type=float, default=1.0,
-                        help="style size as a multiple of the content's (default: 1); smaller "
-                             "gives smaller brush strokes")
-    beyond.add_argument("--preserve-color", choices=["luminance", "histogram"],
-                        help="keep the content's colours: transfer on luminance only, or match "
-                             "the style's colour histogram to the content first")
-    beyond.add_argument("--adaptive-weights", action="store_true",
-                        help="divide each loss term by its magnitude; the weights become "
-                             "relative importances")
-    beyond.add_argument("--init-noise", type=float, default=0.0,
-                        help="share of noise mixed into the start, 0-1 (default: 0)")
-    transfer.set_defaults(run=_transfer)
-
-    weights = commands.add_parser("weights", help="fetch VGG16 and VGG19 ImageNet weights")
-    weights.set_defaults(run=_weights)
-
-    assign = commands.add_parser(
-        "assign", help="write the student versions of the notebooks",
-        description="Replace every solution (between ### BEGIN SOLUTION and ### END SOLUTION) "
-                    "with `raise NotImplementedError()`, clear the outputs, and write the "
-                    "results to OUT (replacing earlier student versions there).")
-    assign.add_argument("source", nargs="?",
-                        help="folder of solution notebooks (default: the notebooks that come "
-                             "with nst)")
-    assign.add_argument("-o", "--out", help="output folder (default: SOURCE/student, or "
-                                            "SOURCE/otter with --format otter; without SOURCE, "
-                                            "notebooks/student or notebooks/otter here)")
-    assign.add_argument("--format", choices=["nbgrader", "otter"], default="nbgrader",
-                        help="nbgrader: the student versions, as nbgrader releases them "
-                             "(default); otter: master notebooks for `otter assign`")
-    assign.set_defaults(run=_assign)
-
-    grade = commands.add_parser(
-        "grade", help="grade submitted notebooks into a CSV gradebook",
-        description="Run each submission's exercise cells in its own OS sandbox (no network, "
-                    "no files of yours, resource limits), probe its functions on fresh random "
-                    "inputs, judge the results outside the sandbox, and write one CSV row per "
-                    "submission as soon as it is graded.")
-    grade.add_argument("submissions", nargs="+", help="submitted .ipynb files")
-    grade.add_argument("--out", default="grades.csv", help="gradebook (default: grades.csv)")
-    grade.add_argument("--assignment", help="grade every submission as this solution notebook "
-                                            "(its name without .ipynb); default: the one whose "
-                                            "exercises the submission defines")
-    grade.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell")
-    grade.add_argument("--total-timeout", type=int, default=300,
-                       help="seconds per submission")
-    grade.add_argument("--jobs", type=int, default=1,
-                       help="submissions graded in parallel (default: 1)")
-    grade.add_argument("--no-sandbox", action="store_true",
-                       help="run submissions without the OS sandbox (only for code you trust; "
-                            "recorded in the gradebook)")
-    grade.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    grade.set_defaults(run=_grade)
-    return parser
-
-
 def _transfer(args):
     from .optimize import Interrupted
-    from .preflight import check_positive, output_paths
-    from .transfer import IMAGES_DIR, style_transfer
+    from .preflight import output_paths
+    from .transfer import style_transfer
 
-    if args.style and args.styles:
-        raise NSTError("Give the style either as the second positional argument or with "
-                       "--style, not both.")
-    styles = [Path(path) for path in args.styles or ([args.style] if args.style else [])]
-    if (args.content is None) != (not styles):
-        raise NSTError("Give both a content and a style image, or neither for the demo.")
-    content = Path(args.content) if args.content else IMAGES_DIR / DEFAULT_CONTENT
-    styles = styles or [IMAGES_DIR / DEFAULT_STYLE]
-    output = Path(args.output) if args.output else _new_result_path(content, styles)
-    check_positive("memory_limit", args.memory_limit)  # in GB here, bytes in style_transfer
-    style = styles if len(styles) > 1 else styles[0]
+    content, style, output, keywords = transfer_call(args)
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Interrupted)  # said below, in one line
-        _, history = style_transfer(
-            content, style, output, convnet=args.convnet, content_weight=args.content_weight,
-            style_weights=args.style_weights, tv_weight=args.tv_weight,
-            content_layer=args.content_layer, style_layers=args.style_layers,
-            iterations=args.iterations, init=args.init, seed=args.seed,
-            optimizer=args.optimizer, max_size=args.max_size, pooling=args.pooling,
-            save_every=args.save_every, overwrite=args.overwrite,
-            learning_rate=args.learning_rate, weights=args.weights or "imagenet",
-            scales=args.scales,
-            memory_limit=None if args.memory_limit is None else args.memory_limit * 1e9,
-            preserve_color=args.preserve_color, style_blend=args.style_blend,
-            style_scale=args.style_scale, style_masks=args.style_masks,
-            adaptive_weights=args.adaptive_weights, init_noise=args.init_noise,
-            animation=args.animation, animation_every=args.animation_every)
+        _, history = style_transfer(content, style, output, **keywords)
     last = history[-1]
     saved = output_paths(output)[0]
     if args.stop.signum is not None:
@@ -239,18 +102,6 @@ def _transfer(args):
     print(f"Saved {saved} after {last['iteration']} iterations, {last['evaluations']} "
           f"evaluations, {time.perf_counter() - started:.0f} s in all ({terms}).")
     return 0
-
-
-def _new_result_path(content, styles):
-    """results/<content>_in_the_style_of_<style>[_and_<style>...].png, numbered so nothing is
-    overwritten."""
-    stem = f"{Path(content).stem}_in_the_style_of_{'_and_'.join(Path(s).stem for s in styles)}"
-    candidate = Path("results") / f"{stem}.png"
-    number = 1
-    while candidate.exists():
-        number += 1
-        candidate = Path("results") / f"{stem}_{number}.png"
-    return candidate
 
 
 def _weights(args):
@@ -272,10 +123,7 @@ def _assign(args):
 def _grade(args):
     from .grading import Gradebook, Options, grade
 
-    for name in ("cell_timeout", "total_timeout", "jobs"):
-        if getattr(args, name) < 1:
-            raise NSTError(f"--{name.replace('_', '-')} must be at least 1, got "
-                           f"{getattr(args, name)}.")
+    check(args)
     gradebook = Gradebook(args.out, len(args.submissions), overwrite=args.overwrite)
 
     def on_row(index, row):
@@ -287,3 +135,6 @@ def _grade(args):
     if gradebook.path != Path(args.out):
         print(f"'{args.out}' was replaced by another program while grading; it was left alone.")
     print(f"wrote {gradebook.path}")
+
+
+COMMANDS = {"transfer": _transfer, "weights": _weights, "assign": _assign, "grade": _grade}

@@ -138,17 +138,27 @@ def test_full_disk_saves_the_result_elsewhere_and_says_where(tmp_path):
     (lambda tmp: "/proc/nst/out.png", "Cannot write '/proc/nst/out.png': creating a file in "
                                       "'/proc' failed"),
     (lambda tmp: tmp / "photo.jpg" / "out.png", "is a file, not a folder"),
-    (lambda tmp: tmp / "album.png", "is a folder; give a file name"),
 ])
 def test_unwritable_outputs_are_refused_before_any_work(tmp_path, capsys, monkeypatch,
                                                         make_output, message):
     (tmp_path / "photo.jpg").write_bytes(b"not a folder")
-    (tmp_path / "album.png").mkdir()
     monkeypatch.setattr("nst_utils.transfer.build_vgg", None)  # would fail if reached
     before = sorted(tmp_path.iterdir())
     assert main(["transfer", CONTENT, STYLE, "-o", str(make_output(tmp_path)), *FAST]) == 1
     one_line_error(capsys.readouterr().err, message)
     assert sorted(tmp_path.iterdir()) == before
+
+
+def test_an_output_folder_gets_a_new_file_inside_it(tmp_path, capsys):
+    folder = tmp_path / "album.png"  # a folder, whatever its name says
+    folder.mkdir()
+    for run in (1, 2):
+        assert main(["transfer", CONTENT, STYLE, "-o", str(folder), *FAST]) == 0
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "rocket_in_the_style_of_klimt_the_kiss.png", "rocket_in_the_style_of_klimt_the_kiss_2.png"]
+    assert f"Saved {folder / 'rocket_in_the_style_of_klimt_the_kiss_2.png'} after" in (
+        capsys.readouterr().out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["album.png"]
 
 
 def test_the_animation_path_is_checked_before_any_work_too(tmp_path, capsys, monkeypatch):
@@ -304,3 +314,87 @@ def test_a_signal_while_starting_exits_with_one_line(tmp_path, signum, status):
     assert (process.returncode, err) == (
         status, f"nst: stopped by {name} while starting; nothing was done.\n")
     assert not list(tmp_path.iterdir())
+
+
+# The command answers at once (issue 25): usage and every mistake found before Keras loads.
+
+def before_keras(*argv, cwd=None):
+    """Run the `nst` entry point on argv in a fresh interpreter, as far as it goes before a
+    model run: (exit status, stderr, stdout, whether Keras or TensorFlow was imported)."""
+    code = ("import sys, nst_command\n"
+            "try:\n    status = nst_command.main()\nexcept SystemExit as end:\n"
+            "    status = end.code\n"
+            "print(status, any(name in sys.modules for name in ('keras', 'tensorflow')))")
+    result = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                            timeout=60, cwd=cwd)
+    *out, last = result.stdout.splitlines()
+    status, loaded = last.split()
+    return int(status), result.stderr, "\n".join(out), loaded == "True"
+
+
+def test_help_shows_every_default_without_loading_keras():
+    status, err, out, loaded = before_keras("transfer", "--help")
+    assert (status, err, loaded) == (0, "", False)
+    text = " ".join(out.split())  # argparse wraps the lines
+    for option, default in [("--max-size MAX_SIZE", "384"), ("--iterations", "130"),
+                            ("--convnet", "vgg16"), ("--pooling", "max"),
+                            ("--optimizer", "lbfgs"), ("--init INIT", "content"),
+                            ("--content-weight", "100"), ("--style-weights", "1000 100 12 1 1"),
+                            ("--tv-weight", "200"), ("--content-layer", "block4_conv2"),
+                            ("--scales", "0.5 1"), ("--seed SEED", "0")]:
+        assert re.search(rf"{re.escape(option)}[^(]*\(default: {re.escape(default)}\)", text), \
+            option
+    assert "(default: block1_conv1 block2_conv1 block3_conv1 block4_conv1 block5_conv1)" in text
+    status, err, out, loaded = before_keras("--help")
+    assert (status, loaded) == (0, False) and "transfer" in out and "grade" in out
+
+
+@pytest.mark.parametrize("argv, line", [
+    (["transfer", "--iterations", "abc"],
+     "nst transfer: error: argument --iterations: invalid int value: 'abc'; "
+     "see 'nst transfer --help'."),
+    (["transfer", "--convnet", "alexnet"],
+     "nst transfer: error: argument --convnet: invalid choice: 'alexnet' (choose from "),
+    (["grade"], "nst grade: error: the following arguments are required: submissions; "
+                "see 'nst grade --help'."),
+])
+def test_a_usage_mistake_is_one_line_pointing_to_help(argv, line):
+    status, err, out, loaded = before_keras(*argv)
+    assert (status, loaded, out) == (2, False, "")
+    (only,) = err.splitlines()
+    # how argparse quotes the choices differs between Python versions
+    assert only.startswith(line) and only.endswith(f"; see 'nst {argv[0]} --help'.")
+
+
+def one_pixel_image(path):
+    Image.new("RGB", (1, 1), (200, 30, 30)).save(path)
+    return str(path)
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--iterations", "1"], "--iterations 1 is fewer than one iteration per scale: the 2 "
+                            "--scales (0.5 1) need at least 2. Give more iterations, or fewer "
+                            "scales."),
+    (["--iterations", "2", "--scales", "0.25", "0.5", "1"],
+     "the 3 --scales (0.25 0.5 1) need at least 3."),
+    (["--content-weight", "0", "--style-weights", "0", "0", "0", "0", "0", "--tv-weight", "0"],
+     "--content-weight, --style-weights and --tv-weight are all 0, so nothing would change the "
+     "starting image; give at least one of them a positive value."),
+    (["--weights", "nowhere.h5"], "--weights 'nowhere.h5' is not a file"),
+    (["--style-masks", "nowhere.png"], "No image at 'nowhere.png'"),
+])
+def test_value_mistakes_are_answered_before_keras_loads(tmp_path, options, message):
+    status, err, out, loaded = before_keras("transfer", CONTENT, STYLE, "-o",
+                                            str(tmp_path / "x.png"), *options, cwd=tmp_path)
+    assert (status, loaded) == (1, False)
+    one_line_error(err, message)
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_content_and_style_need_the_same_size(tmp_path):
+    tiny = one_pixel_image(tmp_path / "tiny.png")
+    for argv, name in [([tiny, STYLE], "content"), ([CONTENT, tiny], "style")]:
+        status, err, _, loaded = before_keras("transfer", *argv, "-o", str(tmp_path / "x.png"))
+        assert (status, loaded) == (1, False)
+        one_line_error(err, f"The {name} image is 1x1 pixels, too small for layer block5_*, "
+                            "which needs at least 16 pixels on each side.")
