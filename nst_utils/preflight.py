@@ -94,7 +94,8 @@ def plan_transfer(base_img_path, style_img_path, output_img_path, convnet, conte
     content_size = image_size(base_img_path)
     style_sizes = [image_size(style) for style in styles]
     for mask in masks or []:
-        image_size(mask)  # a mask that is missing or not an image: said now
+        if is_path(mask):
+            image_size(mask)  # a mask file that is missing or not an image: said now
     # Every image as given, then as the network will see it (max_size and style_scale shrink).
     for name, size in [("content", content_size), *[("style", size) for size in style_sizes]]:
         _check_large_enough(name, size, layers)
