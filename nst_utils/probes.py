@@ -8,6 +8,8 @@ sandbox. Besides values, the losses' probes return a gradient with respect to th
 computed by automatic differentiation (`gradient`), as the optimiser needs one.
 """
 
+import re
+
 import numpy as np
 from keras import ops
 
@@ -49,15 +51,55 @@ def gradient(fn, wrt, weights=None):
     return attempt(run)
 
 
+#: The words of every `Failure` for arrays whose shapes do not fit together.
+MISMATCH = "whose shapes do not match"
+
+#: How TensorFlow, JAX, PyTorch and NumPy word a shape mismatch, each giving the two shapes.
+_MISMATCHES = [re.compile(pattern) for pattern in (
+    r"Incompatible shapes: \[([\d,]*)\] vs\. \[([\d,]*)\]",
+    r"Matrix size-incompatible: In\[0\]: \[([\d,]*)\], In\[1\]: \[([\d,]*)\]",
+    r"Incompatible shapes for broadcasting: shapes=\[\(([\d, ]*),?\), \(([\d, ]*),?\)\]",
+    r"(?:shapes|got) \(([\d, ]*),?\),? (?:and )?\(([\d, ]*),?\)",
+    r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)",
+)]
+
+#: How TensorFlow and PyTorch word two dtypes that do not mix, and their NumPy names.
+_DTYPES = re.compile(r"expected to be an? (\w+) tensor but is an? (\w+) tensor"
+                     r"|expected scalar type (\w+) but found (\w+)")
+_DTYPE_NAMES = {"double": "float64", "float": "float32", "half": "float16", "long": "int64",
+                "int": "int32"}
+
+
 def attempt(run):
-    """`run()`, or a `Failure` describing the exception it raised (a student's bug)."""
+    """`run()`, or a `Failure` describing the exception it raised (a student's bug), in words
+    a student can act on: never a framework's internal names."""
     try:
         return run()
     except NotImplementedError:
         return Failure("not implemented yet (it raises NotImplementedError)")
     except Exception as error:  # a student's bug is reported, never raised
-        first = (str(error).splitlines() or [""])[0]
-        return Failure(f"raised {type(error).__name__}: {first[:200]}")
+        return Failure(_described(error))
+
+
+def _described(error):
+    text = str(error)
+    for pattern in _MISMATCHES:
+        found = pattern.search(text)
+        if found:
+            first, second = ("(" + ", ".join(re.findall(r"\d+", shape)) + ")"
+                             for shape in found.groups())
+            return (f"failed: it combined arrays {MISMATCH}, {first} and {second}; print the "
+                    "shapes of your intermediate results to see which")
+    found = _DTYPES.search(text)
+    if found:
+        first, second = (_DTYPE_NAMES.get(name.lower(), name.lower())
+                         for name in found.groups() if name)
+        return (f"failed: it combined {first} and {second} values, which this backend does not "
+                "mix; convert one of them with ops.cast")
+    # TensorFlow wraps its messages in the names of its graph functions and operations.
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\].*", "", text)
+    first = (text.strip().splitlines() or [""])[0]
+    return f"raised {type(error).__name__}: {first[:200]}"
 
 
 def as_array(value, convert=True):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from keras import ops
 
-from nst_utils import backend, cases, checks, grading, images, losses, rules, transfer
+from nst_utils import (backend, cases, checks, grading, images, judging, losses, probes, rules,
+                       transfer)
 from nst_utils.exercises import LIBRARY as REFERENCES
 
 
@@ -298,7 +299,8 @@ def test_style_loss_hint_for_a_mean():
 
     text = failure_text(checks.check_style_reconstruction_loss, mean_style)
     assert text.count("you took the mean of the squared differences, which divides by the C*C "
-                      "entries of the Gram matrix: the style loss is 1/4 times their sum") == 2
+                      "entries of the Gram matrix (as the paper's 1/(4 N^2 M^2) does with N = C "
+                      "channels): the style loss is 1/4 times their sum") == 2
     # Keras's PyTorch matmul is float32 (tests/test_losses.py): how many of the printed digits
     # agree there depends on the CPU's round-off, so the printed values are compared as numbers.
     expected, got = map(float, re.search(r"expected ([\d.e+-]+), got ([\d.e+-]+)\.", text).groups())
@@ -398,3 +400,232 @@ def test_the_gradient_weights_are_drawn_with_the_inputs():
     np.testing.assert_array_equal(first["weights"], again["weights"])  # the students' checks
     assert not np.allclose(first["weights"], other["weights"])  # the grader's fresh seeds
     assert first["weights"].shape == (6, 6) and first["x1"].shape == (4, 5, 6)
+
+
+# Every classic mistake of `judging.MISTAKES`, made on purpose: its hint must name it.
+
+def ops_gram(x):
+    features = ops.reshape(x, (-1, ops.shape(x)[-1]))
+    return ops.matmul(ops.transpose(features), features)
+
+
+def area(x):
+    return x.shape[0] * x.shape[1]
+
+
+def wrong_library_terms(**changes):
+    """A weighted_transfer_loss that calls the library's with some arguments changed."""
+    def weighted(extractor, content, style, content_layer, style_layers, content_weight,
+                 style_weights, tv_weight):
+        arguments = dict(content_layer=content_layer, style_layers=style_layers,
+                         content_weight=content_weight, style_weights=style_weights,
+                         tv_weight=tv_weight)
+        arguments.update({key: change(arguments) for key, change in changes.items()})
+        return transfer.weighted_transfer_loss(extractor, content, style, **arguments)
+
+    return weighted
+
+
+def swapped(extractor, content, style, content_layer, style_layers, content_weight,
+            style_weights, tv_weight):
+    return transfer.weighted_transfer_loss(extractor, style, content, content_layer,
+                                           style_layers, content_weight, style_weights, tv_weight)
+
+
+def without_tv(*args, **kwargs):
+    loss = transfer.weighted_transfer_loss(*args, **kwargs)
+    return lambda image: {key: value for key, value in loss(image).items() if key != "tv"}
+
+
+def tv_block(x):
+    corner = x[:, :-1, :-1, :]
+    return ops.square(x[:, 1:, :-1, :] - corner), ops.square(x[:, :-1, 1:, :] - corner)
+
+
+def channels_first_tv(x):  # x read as (1, C, H, W)
+    corner = x[:, :, :-1, :-1]
+    return ops.sum(ops.square(x[:, :, 1:, :-1] - corner) + ops.square(x[:, :, :-1, 1:] - corner))
+
+
+def deprocessed(transform):
+    def deprocess(x, height, width):
+        return transform(np.reshape(x, (height, width, 3)))
+
+    return deprocess
+
+
+class FirstTermOnly(Watched):
+    def _total(self, image):
+        return list(self.loss_fn(image).values())[0]
+
+
+class GradientOfFirstTerm(Watched):
+    def _values(self, x):
+        return super()._values(x)[0], FirstTermOnly(self.loss_fn, self.shape)._values(x)[1]
+
+
+class Float32(Watched):
+    def grads(self, x):
+        return super().grads(x).astype(np.float32)
+
+
+class NotFlat(Watched):
+    def grads(self, x):
+        return super().grads(x).reshape(self.shape)
+
+
+class Twice(Watched):
+    def loss(self, x):
+        self._x = None
+        return super().loss(x)
+
+    def grads(self, x):
+        self._x = None
+        return super().grads(x)
+
+
+class Forever(Watched):
+    def _stale(self, x):
+        return self._x is None
+
+
+def unwatched_evaluator():
+    import tensorflow as tf
+
+    class Unwatched(Watched):  # a student's own GradientTape, without tape.watch(image)
+        def _values(self, x):
+            image = tf.constant(np.reshape(x, self.shape), tf.float32)
+            with tf.GradientTape() as tape:
+                total = self._total(image)
+            return float(total), tape.gradient(total, image).numpy().ravel().astype(np.float64)
+
+    return Unwatched
+
+
+MEAN_BGR = images.VGG_MEAN_BGR
+WRONG_ANSWERS = {
+    ("feature_reconstruction_loss", "mean"): lambda b, o: ops.mean(ops.square(o - b)),
+    ("feature_reconstruction_loss", "half"): lambda b, o: 0.5 * ops.sum(ops.square(o - b)),
+    ("feature_reconstruction_loss", "square_root"):
+        lambda b, o: ops.sqrt(ops.sum(ops.square(o - b))),
+    ("feature_reconstruction_loss", "absolute"): lambda b, o: ops.sum(ops.abs(o - b)),
+    ("feature_reconstruction_loss", "not_squared"): lambda b, o: ops.sum(b - o),
+    ("gram_matrix", "divided_by_positions"): lambda x: ops_gram(x) / area(x),
+    ("gram_matrix", "divided_by_size"): lambda x: ops_gram(x) / (area(x) * x.shape[-1]),
+    ("gram_matrix", "wrong_order"): lambda x: ops.matmul(
+        ops.reshape(x, (-1, x.shape[-1])), ops.transpose(ops.reshape(x, (-1, x.shape[-1])))),
+    ("gram_matrix", "wrong_reshape"): lambda x: ops.matmul(
+        ops.reshape(x, (x.shape[-1], -1)), ops.transpose(ops.reshape(x, (x.shape[-1], -1)))),
+    ("gram_matrix", "centred"): lambda x: ops_gram(x - ops.mean(x, axis=(0, 1))),
+    ("style_reconstruction_loss", "unnormalised"):
+        lambda b, o: 0.25 * ops.sum(ops.square(ops_gram(b) - ops_gram(o))),
+    ("style_reconstruction_loss", "no_quarter"):
+        lambda b, o: 4 * losses.style_reconstruction_loss(b, o),
+    ("style_reconstruction_loss", "divided_once"):
+        lambda b, o: ops.sum(ops.square(ops_gram(b) - ops_gram(o))) / (4 * area(b)),
+    ("style_reconstruction_loss", "style_size_only"): homework_style,
+    ("style_reconstruction_loss", "mean"): lambda b, o: 0.25 * ops.mean(ops.square(
+        losses.normalized_gram(b) - losses.normalized_gram(o))),
+    ("style_reconstruction_loss", "mean_no_quarter"): lambda b, o: ops.mean(ops.square(
+        losses.normalized_gram(b) - losses.normalized_gram(o))),
+    ("style_reconstruction_loss", "mean_unnormalised"):
+        lambda b, o: 0.25 * ops.mean(ops.square(ops_gram(b) - ops_gram(o))),
+    ("style_reconstruction_loss", "feature_maps"):
+        lambda b, o: ops.sum(ops.square(b - o)) / (4 * area(b) ** 2),
+    ("total_variation_loss", "whole_image"):
+        lambda x: (ops.sum(ops.square(x[:, 1:] - x[:, :-1]))
+                   + ops.sum(ops.square(x[:, :, 1:] - x[:, :, :-1]))),
+    ("total_variation_loss", "mean"): lambda x: ops.mean(sum(tv_block(x))),
+    ("total_variation_loss", "absolute"): lambda x: ops.sum(sum(ops.sqrt(d) for d in tv_block(x))),
+    ("total_variation_loss", "one_direction"): lambda x: ops.sum(tv_block(x)[1]),
+    ("total_variation_loss", "square_root"): lambda x: ops.sum(ops.sqrt(sum(tv_block(x)))),
+    ("total_variation_loss", "channel_axis"): channels_first_tv,
+    ("preprocess_image", "rgb"): lambda image: image[None] - MEAN_BGR,
+    ("preprocess_image", "no_mean"): lambda image: image[None, :, :, ::-1],
+    ("preprocess_image", "no_batch_axis"): lambda image: image[:, :, ::-1] - MEAN_BGR,
+    ("preprocess_image", "mean_in_rgb_order"):
+        lambda image: (image - MEAN_BGR)[None, :, :, ::-1],
+    ("preprocess_image", "scaled"): lambda image: (image / 255)[None, :, :, ::-1] - MEAN_BGR,
+    ("deprocess_image", "bgr"):
+        deprocessed(lambda x: np.clip(x + MEAN_BGR, 0, 255).astype(np.uint8)),
+    ("deprocess_image", "no_mean"):
+        deprocessed(lambda x: np.clip(x[:, :, ::-1], 0, 255).astype(np.uint8)),
+    ("deprocess_image", "no_clip"): deprocessed(lambda x: (x + MEAN_BGR)[:, :, ::-1].astype(
+        np.int64).astype(np.uint8)),
+    ("deprocess_image", "not_uint8"):
+        deprocessed(lambda x: np.clip((x + MEAN_BGR)[:, :, ::-1], 0, 255)),
+    ("Evaluator", "one_term"): FirstTermOnly,
+    ("Evaluator", "gradient_of_one_term"): GradientOfFirstTerm,
+    ("Evaluator", "evaluates_twice"): Twice,
+    ("Evaluator", "never_recomputes"): Forever,
+    ("Evaluator", "stale_values"): Forever,
+    ("Evaluator", "float32"): Float32,
+    ("Evaluator", "not_flat"): NotFlat,
+    ("Evaluator", "unwatched"): unwatched_evaluator,
+    ("weighted_transfer_loss", "content_unweighted"):
+        wrong_library_terms(content_weight=lambda a: 1.0),
+    ("weighted_transfer_loss", "layer_weights_not_averaged"): wrong_library_terms(
+        style_weights=lambda a: [w * len(a["style_layers"]) for w in a["style_weights"]]),
+    ("weighted_transfer_loss", "style_unweighted"): wrong_library_terms(
+        style_weights=lambda a: [len(a["style_layers"])] * len(a["style_layers"])),
+    ("weighted_transfer_loss", "tv_unweighted"): wrong_library_terms(tv_weight=lambda a: 1.0),
+    ("weighted_transfer_loss", "content_at_a_style_layer"):
+        wrong_library_terms(content_layer=lambda a: a["style_layers"][0]),
+    ("weighted_transfer_loss", "swapped"): swapped,
+    ("weighted_transfer_loss", "missing_terms"): without_tv,
+}
+
+
+def test_every_classic_mistake_is_made_below():
+    assert set(WRONG_ANSWERS) == {(exercise, name) for exercise, mistakes
+                                  in judging.MISTAKES.items() for name in mistakes}
+
+
+@pytest.mark.parametrize("exercise, mistake", sorted(WRONG_ANSWERS))
+def test_each_classic_mistake_gets_the_hint_that_names_it(exercise, mistake):
+    answer = WRONG_ANSWERS[exercise, mistake]
+    if answer is unwatched_evaluator:
+        if backend.NAME != "tensorflow":
+            pytest.skip("a GradientTape is TensorFlow's")
+        answer = answer()
+    text = failure_text(checks.CHECKS[exercise], answer)
+    assert judging.MISTAKES[exercise][mistake].hint in text, text
+
+
+def test_a_shape_mismatch_is_a_sentence_naming_the_shapes():
+    text = failure_text(checks.check_weighted_transfer_loss, swapped)
+    assert text.startswith("returns a function of the image giving the three terms: failed: it "
+                           "combined arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3); "
+                           "print the shapes of your intermediate results to see which. Hint: "
+                           "it received a content image of shape (1, 8, 8, 3) and a style image "
+                           "of shape (1, 6, 10, 3); the content term compares")
+    for internal in ("InvalidArgumentError", "function_node", "Op:", "job:localhost"):
+        assert internal not in text
+
+
+@pytest.mark.parametrize("message, sentence", [
+    ("{{function_node __wrapped__Sub_device_/job:localhost/replica:0/task:0/device:CPU:0}} "
+     "Incompatible shapes: [4,4,3] vs. [3,5,3] [Op:Sub] name: ",  # TensorFlow
+     "failed: it combined arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3); print the "
+     "shapes of your intermediate results to see which"),
+    ("Incompatible shapes for broadcasting: shapes=[(4, 4, 3), (3, 5, 3)]",  # JAX
+     "arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3)"),
+    ("The size of tensor a (4) must match the size of tensor b (3) at non-singleton dimension 1",
+     "arrays whose shapes do not match, (4) and (3)"),  # PyTorch
+    ("operands could not be broadcast together with shapes (4,4,3) (3,5,3) ",  # NumPy
+     "arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3)"),
+    ("cannot compute Sub as input #1(zero-based) was expected to be a double tensor but is a "
+     "float tensor [Op:Sub] name: ",
+     "failed: it combined float64 and float32 values, which this backend does not mix; convert "
+     "one of them with ops.cast"),
+    ("expected scalar type Double but found Float", "combined float64 and float32 values"),
+    ("{{function_node __wrapped__Foo}} something else [Op:Foo] name: bar",
+     "raised ValueError: something else"),
+])
+def test_a_framework_error_reaches_students_as_a_sentence(message, sentence):
+    def raising():
+        raise ValueError(message)
+
+    failure = probes.attempt(raising)
+    assert sentence in failure
+    assert not any(word in failure for word in ("function_node", "Op:", "name:", "zero-based"))
