@@ -22,9 +22,10 @@ demo: weights
 test: weights
 	NST_QUICK=1 $(BIN)/python -m pytest
 
+# Jupyter refuses to run as root (containers, hosted machines) unless told to.
 lab: weights
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[cpu,test,lab]"
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # The unit tests and the notebooks (quick mode, strict nbval) on another Keras backend, each in a
 # virtual environment of its own with no TensorFlow in it. CI runs test-jax after test. PyTorch's
