@@ -34,14 +34,15 @@ def main():
     handlers = {signum: signal.signal(signum, stop_while_starting) for signum in STOP_SIGNALS}
     try:
         package, spec = _package_without_init()
-        from nst_utils.commandline import check, parser
+        from nst_utils.commandline import check, parse
         from nst_utils.errors import NSTError, command_line_names
 
-        args = parser().parse_args()  # --help, or a usage mistake in one line: exits here
+        args = parse()  # --help, or a usage mistake in one line: exits here
+        if args is None:  # no command: the help is printed
+            return 2
         try:
             with command_line_names():
-                if hasattr(args, "command"):
-                    check(args)
+                check(args)
         except NSTError as error:
             print(f"nst: error: {error}", file=sys.stderr)
             return 1

@@ -13,7 +13,7 @@ import time
 import warnings
 from pathlib import Path
 
-from .commandline import check, parser, transfer_call
+from .commandline import check, parse, transfer_call
 from .errors import NSTError, command_line_names
 
 
@@ -25,10 +25,8 @@ def main(argv=None):
     """
     with StopSignals() as stop, command_line_names():
         try:
-            nst = parser()
-            args = nst.parse_args(argv)
-            if not hasattr(args, "command"):
-                nst.print_help()
+            args = parse(argv)
+            if args is None:
                 return 2
             args.stop = stop
             return COMMANDS[args.command](args) or 0

@@ -45,6 +45,23 @@ class _Formatter(argparse.HelpFormatter):
         return f"{action.help} (default: {default})"
 
 
+def parse(argv=None):
+    """`argv` (default: the command line's) parsed: the arguments, or None with the help printed
+    when no command was given. A usage mistake exits with status 2 and one line naming the
+    (sub)command's --help."""
+    nst = parser()
+    args, unknown = nst.parse_known_args(argv)
+    command = getattr(args, "command", None)
+    if unknown:  # argparse would blame the top-level parser, whose --help does not list them
+        commands = next(action for action in nst._actions
+                        if isinstance(action, argparse._SubParsersAction))
+        (commands.choices[command] if command else nst).error(
+            f"unrecognized arguments: {' '.join(unknown)}")
+    if command is None:
+        nst.print_help()
+    return None if command is None else args
+
+
 def parser():
     """The `nst` command's argument parser."""
     nst = _Parser(prog="nst", formatter_class=_Formatter,

@@ -345,8 +345,9 @@ def test_help_shows_every_default_without_loading_keras():
         assert re.search(rf"{re.escape(option)}[^(]*\(default: {re.escape(default)}\)", text), \
             option
     assert "(default: block1_conv1 block2_conv1 block3_conv1 block4_conv1 block5_conv1)" in text
-    status, err, out, loaded = before_keras("--help")
-    assert (status, loaded) == (0, False) and "transfer" in out and "grade" in out
+    for argv, code in [(["--help"], 0), ([], 2)]:  # no command: the help, and status 2
+        status, err, out, loaded = before_keras(*argv)
+        assert (status, loaded) == (code, False) and "transfer" in out and "grade" in out
 
 
 @pytest.mark.parametrize("argv, line", [
@@ -357,6 +358,8 @@ def test_help_shows_every_default_without_loading_keras():
      "nst transfer: error: argument --convnet: invalid choice: 'alexnet' (choose from "),
     (["grade"], "nst grade: error: the following arguments are required: submissions; "
                 "see 'nst grade --help'."),
+    (["transfer", "a.jpg", "b.jpg", "--bogus"],
+     "nst transfer: error: unrecognized arguments: --bogus; see 'nst transfer --help'."),
 ])
 def test_a_usage_mistake_is_one_line_pointing_to_help(argv, line):
     status, err, out, loaded = before_keras(*argv)
