@@ -359,10 +359,6 @@ def test_the_evaluator_pattern_above_is_right():
 
 
 def test_evaluator_that_caches_forever_is_told_to_recompute():
-    class Forever(Watched):
-        def _stale(self, x):
-            return self._x is None  # computes once, at the first point, and never again
-
     result = checks.check_evaluator(Forever, verbose=False)
     assert result.cases - len(result.failures) == 3
     runs, fresh = result.failures
@@ -376,16 +372,7 @@ def test_evaluator_that_caches_forever_is_told_to_recompute():
 
 @pytest.mark.tensorflow
 def test_evaluator_without_tape_watch_is_told_to_watch():
-    import tensorflow as tf
-
-    class Unwatched(Watched):  # a student's own GradientTape, without tape.watch(image)
-        def _values(self, x):
-            image = tf.constant(np.reshape(x, self.shape), tf.float32)
-            with tf.GradientTape() as tape:
-                total = self._total(image)
-            return float(total), tape.gradient(total, image).numpy().ravel().astype(np.float64)
-
-    result = checks.check_evaluator(Unwatched, verbose=False)
+    result = checks.check_evaluator(unwatched_evaluator(), verbose=False)
     assert not result.passed
     loss = next(f for f in result.failures if f.startswith("loss(x) is the sum"))
     assert loss.endswith("raised AttributeError: 'NoneType' object has no attribute 'numpy'. "
@@ -474,7 +461,7 @@ class NotFlat(Watched):
         return super().grads(x).reshape(self.shape)
 
 
-class Twice(Watched):
+class EvaluatesTwice(Watched):
     def loss(self, x):
         self._x = None
         return super().loss(x)
@@ -486,7 +473,7 @@ class Twice(Watched):
 
 class Forever(Watched):
     def _stale(self, x):
-        return self._x is None
+        return self._x is None  # computes once, at the first point, and never again
 
 
 def unwatched_evaluator():
@@ -556,7 +543,7 @@ WRONG_ANSWERS = {
         deprocessed(lambda x: np.clip((x + MEAN_BGR)[:, :, ::-1], 0, 255)),
     ("Evaluator", "one_term"): FirstTermOnly,
     ("Evaluator", "gradient_of_one_term"): GradientOfFirstTerm,
-    ("Evaluator", "evaluates_twice"): Twice,
+    ("Evaluator", "evaluates_twice"): EvaluatesTwice,
     ("Evaluator", "never_recomputes"): Forever,
     ("Evaluator", "stale_values"): Forever,
     ("Evaluator", "float32"): Float32,
