@@ -88,8 +88,7 @@ def _described(error):
         if found:
             first, second = ("(" + ", ".join(re.findall(r"\d+", shape)) + ")"
                              for shape in found.groups())
-            return (f"failed: it combined arrays {MISMATCH}, {first} and {second}; print the "
-                    "shapes of your intermediate results to see which")
+            return f"failed: it combined arrays {MISMATCH}, {first} and {second}"
     found = _DTYPES.search(text)
     if found:
         first, second = (_DTYPE_NAMES.get(name.lower(), name.lower())

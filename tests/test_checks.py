@@ -7,7 +7,7 @@ import pytest
 from keras import ops
 
 from nst_utils import (backend, cases, checks, grading, images, judging, losses, probes, rules,
-                       transfer)
+                       transfer, wire)
 from nst_utils.exercises import LIBRARY as REFERENCES
 
 
@@ -568,24 +568,31 @@ def test_every_classic_mistake_is_made_below():
                                   in judging.MISTAKES.items() for name in mistakes}
 
 
-@pytest.mark.parametrize("exercise, mistake", sorted(WRONG_ANSWERS))
-def test_each_classic_mistake_gets_the_hint_that_names_it(exercise, mistake):
+def wrong_answer(exercise, mistake):
+    """The answer of WRONG_ANSWERS that makes `mistake` (skipped where it cannot be made)."""
     answer = WRONG_ANSWERS[exercise, mistake]
     if answer is unwatched_evaluator:
         if backend.NAME != "tensorflow":
             pytest.skip("a GradientTape is TensorFlow's")
         answer = answer()
-    text = failure_text(checks.CHECKS[exercise], answer)
+    return answer
+
+
+@pytest.mark.parametrize("exercise, mistake", sorted(WRONG_ANSWERS))
+def test_each_classic_mistake_gets_the_hint_that_names_it(exercise, mistake):
+    text = failure_text(checks.CHECKS[exercise], wrong_answer(exercise, mistake))
     assert judging.MISTAKES[exercise][mistake].hint in text, text
 
 
 def test_a_shape_mismatch_is_a_sentence_naming_the_shapes():
     text = failure_text(checks.check_weighted_transfer_loss, swapped)
-    assert text.startswith("returns a function of the image giving the three terms: failed: it "
-                           "combined arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3); "
-                           "print the shapes of your intermediate results to see which. Hint: "
-                           "it received a content image of shape (1, 8, 8, 3) and a style image "
-                           "of shape (1, 6, 10, 3); the content term compares")
+    first = text.split(" | ")[0]
+    assert first == ("returns a function of the image giving the three terms: failed: it "
+                     "combined arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3). Hint: "
+                     "content and style swapped? The content term compares the image with the "
+                     "content image; the style image enters only through Gram matrices (it "
+                     "received a content image (1, 8, 8, 3) and a style image (1, 6, 10, 3))")
+    assert first.index("Gram matrices") < 300  # what the gradebook keeps of a reason
     for internal in ("InvalidArgumentError", "function_node", "Op:", "job:localhost"):
         assert internal not in text
 
@@ -593,8 +600,7 @@ def test_a_shape_mismatch_is_a_sentence_naming_the_shapes():
 @pytest.mark.parametrize("message, sentence", [
     ("{{function_node __wrapped__Sub_device_/job:localhost/replica:0/task:0/device:CPU:0}} "
      "Incompatible shapes: [4,4,3] vs. [3,5,3] [Op:Sub] name: ",  # TensorFlow
-     "failed: it combined arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3); print the "
-     "shapes of your intermediate results to see which"),
+     "failed: it combined arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3)"),
     ("Incompatible shapes for broadcasting: shapes=[(4, 4, 3), (3, 5, 3)]",  # JAX
      "arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3)"),
     ("The size of tensor a (4) must match the size of tensor b (3) at non-singleton dimension 1",
@@ -616,3 +622,16 @@ def test_a_framework_error_reaches_students_as_a_sentence(message, sentence):
     failure = probes.attempt(raising)
     assert sentence in failure
     assert not any(word in failure for word in ("function_node", "Op:", "name:", "zero-based"))
+
+
+#: Mistakes whose wrong answer fails an earlier case first, with that case's hint.
+FIRST_FAILS_ELSEWHERE = {("Evaluator", "stale_values"): "never_recomputes"}
+
+
+@pytest.mark.parametrize("exercise, mistake", sorted(WRONG_ANSWERS))
+def test_the_gradebook_keeps_the_hint(exercise, mistake):
+    """The grader records an exercise's first failure, cut to 300 characters (wire.MAX_TEXT)."""
+    shown = FIRST_FAILS_ELSEWHERE.get((exercise, mistake), mistake)
+    result = checks.CHECKS[exercise](wrong_answer(exercise, mistake), verbose=False)
+    reason = result.failures[0][:wire.MAX_TEXT]
+    assert judging.MISTAKES[exercise][shown].hint in reason
