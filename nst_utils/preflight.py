@@ -25,6 +25,7 @@ from .errors import NSTError, option
 from .files import check_writable
 from .images import image_array, image_size
 from .memory import check_memory, truncated_table
+from .regions import check_mask_count
 
 #: File name endings `style_transfer` writes as they are; any other name gets ".png" added.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -66,6 +67,8 @@ def plan_transfer(base_img_path, style_img_path, output_img_path, convnet, conte
                        "image; give at least one of them a positive value.")
     styles = image_list("style_img_path", style_img_path)
     masks = None if style_masks is None else as_list("style_masks", style_masks)
+    if masks is not None:
+        check_mask_count(masks, len(styles))
     inputs = {"content image": check_image("base_img_path", base_img_path),
               **{f"style image {n}": style for n, style in enumerate(styles, 1)},
               **{f"mask {n}": mask for n, mask in enumerate(masks or [], 1)},
@@ -130,8 +133,9 @@ def check_weights(keyword, values, count, per):
     """`count` loss weights (one per `per`) as floats, each a finite number >= 0."""
     values = [values] if np.ndim(values) == 0 else list(values)
     if len(values) != count:
-        raise NSTError(f"Got {len(values)} {option(keyword)} for {count} {per}; give one "
-                       f"weight per {per.rstrip('s')}.")
+        one = per.rstrip("s")
+        raise NSTError(f"Got {len(values)} {option(keyword)} for {count} "
+                       f"{one if count == 1 else per}; give one weight per {one}.")
     return [check_weight(keyword, value) for value in values]
 
 

@@ -51,11 +51,16 @@ def load_mask(mask, dims):
 
 def load_masks(masks, dims, styles):
     """Load one mask per style (see `load_mask`), or refuse when the counts differ."""
-    masks = list(masks)
-    if len(masks) != styles:
-        raise NSTError(f"Got {len(masks)} style masks for {styles} styles; give one mask per "
-                       "style, in the same order.")
+    check_mask_count(masks, styles)
     return [load_mask(mask, dims) for mask in masks]
+
+
+def check_mask_count(masks, styles):
+    """Refuse a list of masks that does not give one mask per style."""
+    if len(masks) != styles:
+        raise NSTError(f"Got {len(masks)} style masks for {styles} "
+                       f"{'style' if styles == 1 else 'styles'}; give one mask per style, in "
+                       "the same order.")
 
 
 def _array_mask(mask):

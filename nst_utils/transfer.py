@@ -63,7 +63,7 @@ def style_transfer(base_img_path, style_img_path, output_img_path,
         learning_rate: step size for "adam" and "gd".
         weights: "imagenet", or the path of a weights file for `convnet`.
         jit_compile: compile the loss and gradient with XLA: True, False, or "auto" (XLA for
-            images of at least `XLA_MIN_PIXELS` pixels, decided at each scale).
+            images of at least `preflight.XLA_MIN_PIXELS` pixels, decided at each scale).
         scales: coarse-to-fine: optimise at each of these fractions of the final size in turn,
             each starting from the previous result upsampled; default (0.5, 1.0). The last must
             be 1.0, and coarse scales at which an image would be too small for the deepest
@@ -80,7 +80,7 @@ def style_transfer(base_img_path, style_img_path, output_img_path,
         style_blend: with several styles, their weights (non-negative, normalised to sum 1;
             default equal): each style's style loss is scaled by its weight.
         style_scale: the style image's longest side as a multiple of the content's (default 1),
-            in `STYLE_SCALE_RANGE`; smaller gives smaller brush strokes.
+            in `preflight.STYLE_SCALE_RANGE`; smaller gives smaller brush strokes.
         style_masks: one mask per style (image paths or arrays, white where that style goes):
             each style is then matched only inside its region, with masked Gram matrices (see
             `nst_utils.regions`).

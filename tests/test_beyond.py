@@ -153,7 +153,7 @@ def test_unreadable_mask_and_mask_count_are_refused(tmp_path):
     bad.write_bytes(b"not an image")
     with pytest.raises(NSTError, match="Cannot read"):
         load_mask(bad, (20, 30))
-    with pytest.raises(NSTError, match="2 style masks for 1 styles"):
+    with pytest.raises(NSTError, match="2 style masks for 1 style; give one mask per style"):
         load_masks([np.ones((20, 30)), np.ones((20, 30))], (20, 30), 1)
 
 

@@ -232,7 +232,7 @@ def test_a_name_without_an_image_extension_gets_png_and_the_message_says_so(tmp_
     (["--scales", "0", "1"], "--scales must be more than 0"),
     (["--style-scale", "nan"], "--style-scale must be a finite number"),
     (["--init-noise", "2"], "--init-noise must be a fraction between 0 and 1"),
-    (["--style-blend", "1", "1"], "Got 2 --style-blend for 1 styles"),
+    (["--style-blend", "1", "1"], "Got 2 --style-blend for 1 style; give one weight per style."),
 ])
 def test_numeric_options_are_checked_first_and_named_as_typed(tmp_path, capsys, monkeypatch,
                                                                options, message):
@@ -385,6 +385,8 @@ def one_pixel_image(path):
      "starting image; give at least one of them a positive value."),
     (["--weights", "nowhere.h5"], "--weights 'nowhere.h5' is not a file"),
     (["--style-masks", "nowhere.png"], "No image at 'nowhere.png'"),
+    (["--style-masks", "a.png", "b.png"], "Got 2 style masks for 1 style; give one mask per "
+                                          "style, in the same order."),
 ])
 def test_value_mistakes_are_answered_before_keras_loads(tmp_path, options, message):
     status, err, out, loaded = before_keras("transfer", CONTENT, STYLE, "-o",
