@@ -53,9 +53,7 @@ def parse(argv=None):
     args, unknown = nst.parse_known_args(argv)
     command = getattr(args, "command", None)
     if unknown:  # argparse would blame the top-level parser, whose --help does not list them
-        commands = next(action for action in nst._actions
-                        if isinstance(action, argparse._SubParsersAction))
-        (commands.choices[command] if command else nst).error(
+        (nst.commands.choices[command] if command else nst).error(
             f"unrecognized arguments: {' '.join(unknown)}")
     if command is None:
         nst.print_help()
@@ -66,7 +64,7 @@ def parser():
     """The `nst` command's argument parser."""
     nst = _Parser(prog="nst", formatter_class=_Formatter,
                   description="Neural style transfer (Gatys et al. 2016) with Keras 3.")
-    commands = nst.add_subparsers(title="commands")
+    commands = nst.commands = nst.add_subparsers(title="commands")
     _transfer_parser(commands)
     commands.add_parser("weights", help="fetch VGG16 and VGG19 ImageNet weights",
                         formatter_class=_Formatter).set_defaults(command="weights")
