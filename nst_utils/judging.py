@@ -21,10 +21,6 @@ from .probes import (MISMATCH, NO_GRADIENT, TERMS, WEIGHTED_ARGS, Failure, gradi
 
 #: The exercises where loops are not allowed (the rule: `nst_utils.rules.loop_verdict`).
 NO_LOOPS = ("gram_matrix", "style_reconstruction_loss", "total_variation_loss")
-#: What a student whose loss gives the optimiser no gradient is told.
-NO_GRADIENT_PROBLEM = ("no gradient flows back to the input: the result was computed outside "
-                       "keras.ops (NumPy, .numpy(), np.asarray or float() cut the link), so the "
-                       "optimiser could not use it. Hint: use keras.ops functions only")
 
 
 class Mistake(NamedTuple):
@@ -35,6 +31,15 @@ class Mistake(NamedTuple):
 
     hint: str
     wrong: Callable = None
+
+
+#: The mistake every loss can make: a result computed outside keras.ops, which has the right
+#: value but no gradient (found by `gradient_verdict`).
+OUTSIDE_OPS = Mistake("use keras.ops functions only")
+#: What a student whose loss gives the optimiser no gradient is told.
+NO_GRADIENT_PROBLEM = ("no gradient flows back to the input: the result was computed outside "
+                       "keras.ops (NumPy, .numpy(), np.asarray or float() cut the link), so the "
+                       f"optimiser could not use it. Hint: {OUTSIDE_OPS.hint}")
 
 
 def hints_for(mistakes, *case):
@@ -128,6 +133,7 @@ CONTENT_MISTAKES = {
                            "negative differences cancel out",
                            lambda b, o: [np.sum(o.astype(np.float64) - b),
                                          np.sum(b.astype(np.float64) - o)]),
+    "outside_ops": OUTSIDE_OPS,
 }
 
 
@@ -163,6 +169,7 @@ GRAM_MISTAKES = {
                              lambda x: _channels_first(x) @ _channels_first(x).T),
     "centred": Mistake("the Gram matrix is not a covariance: do not subtract the channels' "
                        "means", lambda x: _gram(x - x.mean(axis=(0, 1)))),
+    "outside_ops": OUTSIDE_OPS,
 }
 
 
@@ -217,6 +224,7 @@ STYLE_MISTAKES = {
                             "the style loss must not depend on where features are",
                             lambda b, o: (_squared_distance(b, o) / (4 * _area(b) ** 2)
                                           if b.shape == o.shape else np.nan)),
+    "outside_ops": OUTSIDE_OPS,
 }
 
 
@@ -269,6 +277,7 @@ TV_MISTAKES = {
     "channel_axis": Mistake("x has shape (1, H, W, C): take the differences along axes 1 and 2 "
                             "(down and right), not along the channel axis",
                             lambda x: _tv(np.moveaxis(x, 1, 3))),
+    "outside_ops": OUTSIDE_OPS,
 }
 
 
@@ -457,6 +466,7 @@ WEIGHTED_MISTAKES = {
         "the style image enters only through Gram matrices"),
     "missing_terms": Mistake("return a function giving a dict with the keys 'content', 'style' "
                              "and 'tv'"),
+    "outside_ops": OUTSIDE_OPS,
 }
 
 

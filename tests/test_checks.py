@@ -560,6 +560,7 @@ WRONG_ANSWERS = {
         wrong_library_terms(content_layer=lambda a: a["style_layers"][0]),
     ("weighted_transfer_loss", "swapped"): swapped,
     ("weighted_transfer_loss", "missing_terms"): without_tv,
+    **{(name, "outside_ops"): answer for name, answer in NUMPY_ANSWERS.items()},
 }
 
 
