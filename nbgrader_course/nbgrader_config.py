@@ -5,6 +5,10 @@ Each solution notebook with exercises is an assignment of its own, named after t
 section for instructors. `NST_QUICK=1 nbgrader autograde ...` runs the notebooks' demonstrations
 at their quick setting (tiny images, two iterations), which is enough for grading: the checks do
 not depend on them.
+
+Autograde warns "Attribute 'checksum' for cell ... has changed!" for every test cell with hidden
+tests: generate_assignment records the checksum before it removes the hidden tests from the
+release, and autograde grades with the recorded cell (jupyter/nbgrader#1961). It is expected.
 """
 
 import os
