@@ -176,7 +176,8 @@ def _parser():
                     "no files of yours, resource limits), probe its functions on fresh random "
                     "inputs, judge the results outside the sandbox, and write one CSV row per "
                     "submission as soon as it is graded.")
-    grade.add_argument("submissions", nargs="+", help="submitted .ipynb files")
+    grade.add_argument("submissions", nargs="+",
+                       help="submitted .ipynb files, or folders: every .ipynb file below them")
     grade.add_argument("--out", default="grades.csv", help="gradebook (default: grades.csv)")
     grade.add_argument("--assignment", help="grade every submission as this solution notebook "
                                             "(its name without .ipynb); default: the one whose "
@@ -270,20 +271,29 @@ def _assign(args):
 
 
 def _grade(args):
-    from .grading import Gradebook, Options, grade
+    from .grading import Gradebook, Options, grade, shown, submissions_in
 
     for name in ("cell_timeout", "total_timeout", "jobs"):
         if getattr(args, name) < 1:
             raise NSTError(f"--{name.replace('_', '-')} must be at least 1, got "
                            f"{getattr(args, name)}.")
-    gradebook = Gradebook(args.out, len(args.submissions), overwrite=args.overwrite)
+    submissions = submissions_in(args.submissions)
+    gradebook = Gradebook(args.out, len(submissions), overwrite=args.overwrite)
 
     def on_row(index, row):
         gradebook.add(index, row)
         print(f"{row['submission']}: {row['total']}/{row['max']}", flush=True)
 
-    grade(args.submissions, Options(args.cell_timeout, args.total_timeout, not args.no_sandbox,
-                                    args.assignment), args.jobs, on_row)
+    try:
+        grade(submissions, Options(args.cell_timeout, args.total_timeout, not args.no_sandbox,
+                                   args.assignment), args.jobs, on_row)
+    except KeyboardInterrupt:
+        graded = sum(row is not None for row in gradebook.rows)
+        print(f"nst: stopped by {args.stop.name}: {graded} of {len(submissions)} submissions "
+              f"graded, in {shown(gradebook.path) if graded else 'no gradebook'}.",
+              file=sys.stderr)
+        return args.stop.status
     if gradebook.path != Path(args.out):
-        print(f"'{args.out}' was replaced by another program while grading; it was left alone.")
-    print(f"wrote {gradebook.path}")
+        print(f"'{shown(args.out)}' was replaced by another program while grading; it was left "
+              "alone.")
+    print(f"wrote {shown(gradebook.path)}")
