@@ -401,16 +401,21 @@ def parse_notebook(data):
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise Unreadable("is not UTF-8 text, so not a notebook") from None
-    captured = {}
     try:
-        notebook = nbformat.reads(text, as_version=4, capture_validation_error=captured)
+        # nbformat's own reads() would log an invalid notebook's content to the terminal.
+        notebook = nbformat.reader.reads(text)
+        if notebook.nbformat == 4:
+            nbformat.validate(notebook)
+    except nbformat.ValidationError as error:
+        raise Unreadable("does not follow the notebook format (nbformat 4): "
+                         f"{_schema_problem(error)}") from None
     except RecursionError:
         raise Unreadable("nests its JSON too deeply to be a notebook") from None
     except Exception:  # noqa: BLE001 - nbformat's messages quote the content
         raise Unreadable("is not a Jupyter notebook (not JSON, or no nbformat version)") from None
-    if "ValidationError" in captured:
-        raise Unreadable(f"does not follow the notebook format (nbformat 4): "
-                         f"{_schema_problem(captured['ValidationError'])}")
+    if notebook.nbformat != 4:
+        raise Unreadable(f"is a notebook of format {int(notebook.nbformat)}; open it in Jupyter "
+                         "and save it again (format 4)")
     if len(notebook.cells) > MAX_CELLS:
         raise Unreadable(f"has more than {MAX_CELLS} cells")
     code = sum(len(cell.source.encode("utf-8")) for cell in notebook.cells
@@ -420,18 +425,21 @@ def parse_notebook(data):
     return notebook
 
 
-#: What each kind of schema error means, in words that quote none of the content.
-SCHEMA_PROBLEMS = {"required": "a required field is missing", "type": "a field has the wrong type",
-                   "additionalProperties": "it has a field the format does not know",
-                   "enum": "a field has a value the format does not know",
-                   "const": "a field has a value the format does not know"}
+#: The fields of nbformat 4's schema, which a reason may name (a submission's own keys, never).
+SCHEMA_FIELDS = {"cells", "metadata", "nbformat", "nbformat_minor", "cell_type", "source",
+                 "outputs", "execution_count", "id", "attachments", "output_type", "data", "text",
+                 "name", "ename", "evalue", "traceback"}
 
 
 def _schema_problem(error):
+    """Where a notebook breaks the schema, in words that quote none of its content."""
     path = list(getattr(error, "absolute_path", []))
     where = (f"cell {path[1]}" if len(path) > 1 and path[0] == "cells"
-             and isinstance(path[1], int) else "the notebook's top level")
-    return f"{SCHEMA_PROBLEMS.get(getattr(error, 'validator', None), 'it is invalid')} in {where}"
+             and isinstance(path[1], int) else "the notebook")
+    fields = [part for part in path[2:] if part in SCHEMA_FIELDS]
+    if fields:
+        return f"the field {fields[-1]!r} of {where} does not fit the format"
+    return f"{where} does not fit the format"
 
 
 def shown(text):

@@ -283,6 +283,13 @@ CGROUP_LIMITS = {"memory": {"memory.limit_in_bytes": 4 << 30,
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
+def cgroups_available():
+    """Whether each sandbox can have cgroups of its own: a root grader, cgroup v1's memory and
+    pids controllers."""
+    return os.getuid() == 0 and all(os.access(CGROUP_ROOT / name / "cgroup.procs", os.W_OK)
+                                    for name in CGROUP_LIMITS)
+
+
 class Cgroups:
     """A sandbox's own cgroups (v1 memory and pids), when the grader is root and they exist."""
 
@@ -293,8 +300,7 @@ class Cgroups:
     def create(cls, slot):
         """The cgroups for sandbox `slot` with `CGROUP_LIMITS` written, or None where this
         machine has none to give (not root, cgroup v2 or no controllers)."""
-        if os.getuid() != 0 or not all(os.access(CGROUP_ROOT / name / "cgroup.procs", os.W_OK)
-                                       for name in CGROUP_LIMITS):
+        if not cgroups_available():
             return None
         folders = []
         try:
