@@ -119,20 +119,29 @@ def _assign(args):
 
 
 def _grade(args):
-    from .grading import Gradebook, Options, grade
+    from .grading import Gradebook, Options, grade, shown, submissions_in
 
     check(args)
-    gradebook = Gradebook(args.out, len(args.submissions), overwrite=args.overwrite)
+    submissions = submissions_in(args.submissions)
+    gradebook = Gradebook(args.out, len(submissions), overwrite=args.overwrite)
 
     def on_row(index, row):
         gradebook.add(index, row)
         print(f"{row['submission']}: {row['total']}/{row['max']}", flush=True)
 
-    grade(args.submissions, Options(args.cell_timeout, args.total_timeout, not args.no_sandbox,
-                                    args.assignment), args.jobs, on_row)
+    try:
+        grade(submissions, Options(args.cell_timeout, args.total_timeout, not args.no_sandbox,
+                                   args.assignment), args.jobs, on_row)
+    except KeyboardInterrupt:
+        graded = sum(row is not None for row in gradebook.rows)
+        print(f"nst: stopped by {args.stop.name}: {graded} of {len(submissions)} submissions "
+              f"graded, in {shown(gradebook.path) if graded else 'no gradebook'}.",
+              file=sys.stderr)
+        return args.stop.status
     if gradebook.path != Path(args.out):
-        print(f"'{args.out}' was replaced by another program while grading; it was left alone.")
-    print(f"wrote {gradebook.path}")
+        print(f"'{shown(args.out)}' was replaced by another program while grading; it was left "
+              "alone.")
+    print(f"wrote {shown(gradebook.path)}")
 
 
 COMMANDS = {"transfer": _transfer, "weights": _weights, "assign": _assign, "grade": _grade}

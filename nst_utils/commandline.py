@@ -91,7 +91,8 @@ def parser():
                     "no files of yours, resource limits), probe its functions on fresh random "
                     "inputs, judge the results outside the sandbox, and write one CSV row per "
                     "submission as soon as it is graded.")
-    grade.add_argument("submissions", nargs="+", help="submitted .ipynb files")
+    grade.add_argument("submissions", nargs="+",
+                       help="submitted .ipynb files, or folders: every .ipynb file below them")
     grade.add_argument("--out", default="grades.csv", help="gradebook")
     grade.add_argument("--assignment", help="grade every submission as this solution notebook "
                                             "(its name without .ipynb); default: the one whose "

@@ -23,6 +23,7 @@ import io
 import os
 import re
 import secrets
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from threading import Lock
 
 import nbformat
 
-from . import backend, otter, rules, sandbox
+from . import backend, otter, rules, sandbox, sandbox_library
 from .bundled import NOTEBOOKS_DIR
 from .cases import CASES
 from .checks import CHECKS, POINTS, result_of
@@ -197,7 +198,33 @@ class Options:
     total_timeout: int = 300
     sandbox: bool = True
     assignment: str = None
-    source_dir: Path = SOURCE_DIR
+
+
+def submissions_in(paths):
+    """The notebooks to grade for the paths an instructor typed: a folder stands for every
+    .ipynb file below it (sorted, Jupyter's checkpoints left out, symbolic links to folders not
+    followed). Raises `NSTError` for a path that is not there or a file that is not named .ipynb;
+    what a named file holds is judged later, in its own row."""
+    found = []
+    for path in map(str, paths):
+        if os.path.isdir(path):
+            inside = []
+            for folder, subfolders, files in os.walk(path):
+                subfolders[:] = sorted(name for name in subfolders
+                                       if name != ".ipynb_checkpoints")
+                inside += [os.path.join(folder, name) for name in sorted(files)
+                           if name.endswith(".ipynb")]
+            if not inside:
+                raise NSTError(f"No notebook (.ipynb file) in the folder '{shown(path)}'.")
+            found += inside
+        elif not os.path.lexists(path):
+            raise NSTError(f"No file or folder '{shown(path)}'; check the path.")
+        elif not path.endswith(".ipynb"):
+            raise NSTError(f"'{shown(path)}' is not a notebook (.ipynb file); give notebooks or "
+                           "a folder of them.")
+        else:
+            found.append(path)
+    return found
 
 
 def grade(submissions, options=None, jobs=1, on_row=None):
@@ -205,48 +232,75 @@ def grade(submissions, options=None, jobs=1, on_row=None):
 
     `on_row(index, row)` is called as each row is ready (the gradebook writes it at once). Raises
     `NSTError` before grading anything if no sandbox can be built (unless options.sandbox is
-    false) or the assignment is unknown.
+    false) or the assignment is unknown. A KeyboardInterrupt (SIGINT, SIGTERM in `nst`) kills
+    the running sandboxes at once; the rows finished before it have been handed to `on_row`, the
+    rows in progress are dropped, and the interrupt goes on up.
     """
     options = options or Options()
-    known = assignments(options.source_dir)
+    known = assignments()
     if options.assignment is not None and options.assignment not in known:
-        raise NSTError(f"Unknown --assignment '{options.assignment}'; the solution notebooks in "
-                       f"'{options.source_dir}' define: {', '.join(known) or 'none'}.")
+        raise NSTError(f"Unknown --assignment '{shown(options.assignment)}'; the solution "
+                       f"notebooks in '{SOURCE_DIR}' define: {', '.join(known) or 'none'}.")
     if options.sandbox:
         sandbox.check_available()
     rows = [None] * len(submissions)
+    with sandbox_library.Builds() as builds:
 
-    def one(index):
-        rows[index] = grade_one(Path(submissions[index]), options, known)
-        if on_row:
-            on_row(index, rows[index])
+        def one(index):
+            row = grade_one(Path(submissions[index]), options, known, builds)
+            if not sandbox.stopping():  # a row cut short by the stop is not a grade
+                rows[index] = row
+                if on_row:
+                    on_row(index, row)
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for future in [pool.submit(one, index) for index in range(len(submissions))]:
-            future.result()
+        pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+        futures = [pool.submit(one, index) for index in range(len(submissions))]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            sandbox.stop_all()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
     return rows
 
 
-def grade_one(path, options, known):
+def grade_one(path, options, known, builds):
     """Run one submission's exercise cells in a sandbox and judge what its functions return.
 
-    Never raises for a bad submission: an unreadable file, a crash, a timeout, a malformed reply
-    or a notebook from another version all end as lost points with a reason.
+    Never raises for a submission, whatever its bytes: an unreadable or malformed file, a crash,
+    a timeout, a malformed reply, a notebook from another version, or anything unforeseen that
+    its content makes the grader raise, ends as this row's lost points with a one-line reason.
     """
-    row = {"submission": str(path), "points": {}, "reasons": {}, "total": 0, "max": 0,
+    row = {"submission": shown(path), "points": {}, "reasons": {}, "total": 0, "max": 0,
            "sandbox": "yes" if options.sandbox else "NO (--no-sandbox)"}
     try:
-        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-            raise ValueError(f"larger than {MAX_NOTEBOOK_BYTES >> 20} MB")
-        notebook = nbformat.read(path, as_version=4)
-    except Exception as error:  # any unreadable file is a zero, never a crash of the grader
-        row["reasons"]["notebook"] = clean_text(f"cannot read the notebook: {error}", 200)
-        return row
+        notebook = parse_notebook(read_submission(path))
+        _grade_notebook(row, notebook, options, known, builds)
+    except Unreadable as error:
+        _zero(row, known.get(options.assignment, []), f"not graded: the file {error}")
+    except sandbox.Stopped:
+        raise
+    except Exception as error:  # noqa: BLE001 - a submission's content never stops the class
+        _zero(row, list(row["points"]) or known.get(options.assignment, []),
+              f"not graded: the grader could not handle this notebook ({type(error).__name__}); "
+              "it scores 0")
+    return row
+
+
+def _zero(row, exercises, reason):
+    row["points"] = {name: 0 for name in exercises}
+    row["max"] = sum(POINTS[name] for name in exercises)
+    row["total"], row["reasons"] = 0, {"notebook": clean_text(reason)}
+
+
+def _grade_notebook(row, notebook, options, known, builds):
     found = exercises_in(notebook)
     expected = known.get(options.assignment) or _best_match(found, known)
     if not expected:
         row["reasons"]["notebook"] = "no exercise cells found; is this an nst notebook?"
-        return row
+        return
     row["max"] = sum(POINTS[name] for name in expected)
     for name in expected:
         row["points"][name] = 0
@@ -258,21 +312,19 @@ def grade_one(path, options, known):
     broken, blocked = rules.violations(cells, present)
     cells = [cell for position, cell in enumerate(cells) if position not in blocked]
     seeds = {name: secrets.randbits(128) for name in present}  # never leave this process
-    steps = [{"kind": "cell", "source": source, "name": f"<cell {index}>"}
-             for index, source, _ in cells]
-    owners = [names for _, _, names in cells]
-    for name in present:
-        if name not in broken:
-            inputs = CASES[name](seeds[name])
-            steps.append({"kind": "probe", "exercise": name,
-                          "inputs": {key: encode_array(value) for key, value in inputs.items()}})
-            owners.append([name])
+    inputs = {name: CASES[name](seeds[name]) for name in present if name not in broken}
+    steps = [{"kind": "cell", "source": source, "name": f"<cell {index}>", "owners": names}
+             for index, source, names in cells]
+    steps += [{"kind": "probe", "exercise": name, "owners": [name],
+               "inputs": {key: encode_array(value) for key, value in inputs[name].items()}}
+              for name in inputs]
     replies, problems, failure = sandbox.run_steps(
-        steps, options.cell_timeout, options.total_timeout, options.sandbox)
+        [{key: value for key, value in step.items() if key != "owners"} for step in steps],
+        options.cell_timeout, options.total_timeout, builds.folder(expected), options.sandbox)
     if 0 in problems:  # the preamble, before any of the submission's code
         failure = f"not checked: the grader's sandbox did not start ({problems[0]})"
     try:
-        outcomes = _outcomes(steps, owners, replies, problems) if not failure else {}
+        outcomes = _outcomes(steps, replies, problems) if not failure else {}
     except Malformed as error:
         failure = f"malformed reply from the sandbox: {error}"
     for name in present:
@@ -281,16 +333,121 @@ def grade_one(path, options, known):
         elif name in broken:
             reason = broken[name]
         else:
-            points, reason = _verdict(name, seeds[name], outcomes.get(name, {}), cells)
+            points, reason = _verdict(name, inputs[name], outcomes.get(name, {}), cells)
             row["points"][name] = max(0, min(POINTS[name], int(points)))
         row["reasons"][name] = clean_text(reason) if reason else None
     row["reasons"] = {name: reason for name, reason in row["reasons"].items() if reason}
     row["total"] = sum(row["points"].values())
-    return row
 
 
-#: Submissions larger than this are not read.
-MAX_NOTEBOOK_BYTES = 20 << 20
+#: Submissions larger than this are not read; notebooks with more code or cells than these are
+#: not parsed, which bounds the grader's own memory and time per submission (the solutions have
+#: about 40 kB of code in 60 cells).
+MAX_NOTEBOOK_BYTES, MAX_CODE_BYTES, MAX_CELLS = 20 << 20, 1 << 20, 5000
+
+
+class Unreadable(Exception):
+    """What keeps a handed-in file from being graded, in words that quote none of its content."""
+
+
+def read_submission(path):
+    """The bytes of a handed-in file, read once and only if it is a regular file.
+
+    The path is not followed if it is a symbolic link (it could lead to any file the grader can
+    read, or to another student's notebook) and is opened without blocking (a FIFO would wait
+    for a writer for ever); at most `MAX_NOTEBOOK_BYTES` + 1 bytes are read (/dev/zero never
+    ends). Raises `Unreadable`.
+    """
+    try:
+        before = os.lstat(path)
+    except OSError as error:
+        raise Unreadable(f"cannot be read ({error.strerror})") from None
+    if stat.S_ISLNK(before.st_mode):
+        raise Unreadable("is a symbolic link, which is never followed; hand in the notebook "
+                         "itself") from None
+    if not stat.S_ISREG(before.st_mode):
+        raise Unreadable("is not a regular file (a folder, FIFO, socket or device)")
+    flags = (os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+             | getattr(os, "O_NOCTTY", 0))
+    try:
+        handle = os.open(path, flags)
+    except OSError as error:
+        raise Unreadable(f"cannot be read ({error.strerror})") from None
+    try:
+        status = os.fstat(handle)
+        if not stat.S_ISREG(status.st_mode) or (status.st_dev, status.st_ino) != (
+                before.st_dev, before.st_ino):
+            raise Unreadable("was replaced while it was opened")
+        chunks, size = [], 0
+        while size <= MAX_NOTEBOOK_BYTES:
+            chunk = os.read(handle, min(1 << 20, MAX_NOTEBOOK_BYTES + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as error:
+        raise Unreadable(f"cannot be read ({error.strerror})") from None
+    finally:
+        os.close(handle)
+    if size > MAX_NOTEBOOK_BYTES:
+        raise Unreadable(f"is larger than {MAX_NOTEBOOK_BYTES >> 20} MB")
+    return b"".join(chunks)
+
+
+def parse_notebook(data):
+    """The notebook in `data`, checked against nbformat's schema and the size limits before
+    anything uses it. Raises `Unreadable` with the kind of problem, never the content."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unreadable("is not UTF-8 text, so not a notebook") from None
+    try:
+        # nbformat's own reads() would log an invalid notebook's content to the terminal.
+        notebook = nbformat.reader.reads(text)
+        if notebook.nbformat == 4:
+            nbformat.validate(notebook)
+    except nbformat.ValidationError as error:
+        raise Unreadable("does not follow the notebook format (nbformat 4): "
+                         f"{_schema_problem(error)}") from None
+    except RecursionError:
+        raise Unreadable("nests its JSON too deeply to be a notebook") from None
+    except Exception:  # noqa: BLE001 - nbformat's messages quote the content
+        raise Unreadable("is not a Jupyter notebook (not JSON, or no nbformat version)") from None
+    if notebook.nbformat != 4:
+        raise Unreadable(f"is a notebook of format {int(notebook.nbformat)}; open it in Jupyter "
+                         "and save it again (format 4)")
+    if len(notebook.cells) > MAX_CELLS:
+        raise Unreadable(f"has more than {MAX_CELLS} cells")
+    code = sum(len(cell.source.encode("utf-8")) for cell in notebook.cells
+               if cell.cell_type == "code")
+    if code > MAX_CODE_BYTES:
+        raise Unreadable(f"has more than {MAX_CODE_BYTES >> 20} MB of code")
+    return notebook
+
+
+#: The fields of nbformat 4's schema, which a reason may name (a submission's own keys, never).
+SCHEMA_FIELDS = {"cells", "metadata", "nbformat", "nbformat_minor", "cell_type", "source",
+                 "outputs", "execution_count", "id", "attachments", "output_type", "data", "text",
+                 "name", "ename", "evalue", "traceback"}
+
+
+def _schema_problem(error):
+    """Where a notebook breaks the schema, in words that quote none of its content."""
+    path = list(getattr(error, "absolute_path", []))
+    where = (f"cell {path[1]}" if len(path) > 1 and path[0] == "cells"
+             and isinstance(path[1], int) else "the notebook")
+    fields = [part for part in path[2:] if part in SCHEMA_FIELDS]
+    if fields:
+        return f"the field {fields[-1]!r} of {where} does not fit the format"
+    return f"{where} does not fit the format"
+
+
+def shown(text):
+    """A name as it may be shown on a terminal or in a gradebook cell: control characters,
+    newlines and undecodable bytes escaped (``\\n``, ``\\x1b``), so that a file name cannot
+    move the cursor, colour the screen or start a line of its own."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape", "backslashreplace")
+                   .decode("ascii") for ch in str(text))
 
 
 def _best_match(found, known):
@@ -317,10 +474,11 @@ def _cells_to_run(notebook, found):
     return cells
 
 
-def _outcomes(steps, owners, replies, problems):
+def _outcomes(steps, replies, problems):
     """{exercise: {"error": why it could not be checked, "raw": probe outputs or "missing"}}.
 
-    Raises `Malformed` for a reply that does not fit its step.
+    Each step names its owners, the exercises that a problem of the step costs. Raises
+    `Malformed` for a reply that does not fit its step.
     """
     outcomes = {}
     for index, step in enumerate(steps):
@@ -329,7 +487,7 @@ def _outcomes(steps, owners, replies, problems):
             problem = _cell_error(reply)
         elif reply is not None:
             outcomes.setdefault(step["exercise"], {})["raw"] = _probe_outputs(step, reply)
-        for name in owners[index] if problem else []:
+        for name in step["owners"] if problem else []:
             outcomes.setdefault(name, {}).setdefault("error", problem)
     return outcomes
 
@@ -351,14 +509,14 @@ def _probe_outputs(step, reply):
     return {key: decode_value(value) for key, value in raw.items()}
 
 
-def _verdict(name, seed, outcome, cells):
+def _verdict(name, inputs, outcome, cells):
     """(points, reason) of one exercise from its probe's outputs or the error that stopped it."""
     raw, error = outcome.get("raw"), outcome.get("error")
     if raw is None or raw == "missing":
         return 0, error or (f"{name} is not defined" if raw else "the checks did not run")
     loop = rules.loop_problem(cells, name) if name in NO_LOOPS else None
     try:
-        result = result_of(name, judge(name, CASES[name](seed), raw, loop))
+        result = result_of(name, judge(name, inputs, raw, loop))
     except Exception:  # noqa: BLE001 - hostile values must cost only this exercise
         return 0, "malformed reply from the sandbox: outputs the checks cannot compare"
     if error and not result.points:
@@ -441,9 +599,21 @@ def _csv(rows):
     writer.writerow(["submission", *exercises, "total", "max", "sandbox", "reasons"])
     for row in rows:
         reasons = "; ".join(f"{name}: {reason}" for name, reason in row["reasons"].items())
-        writer.writerow([row["submission"], *[row["points"].get(name, "") for name in exercises],
-                         row["total"], row["max"], row["sandbox"], reasons])
+        writer.writerow([_inert(row["submission"]),
+                         *[row["points"].get(name, "") for name in exercises],
+                         row["total"], row["max"], row["sandbox"], _inert(reasons)])
     return buffer.getvalue()
+
+
+#: What makes a spreadsheet read a cell as a formula (OWASP, "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(text):
+    """A gradebook cell that no spreadsheet runs as a formula: escaped (`shown`), and quoted
+    with a leading apostrophe where it would start like one, as OWASP recommends."""
+    text = shown(text)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _encoded(text):

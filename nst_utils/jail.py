@@ -8,12 +8,18 @@ library only and no file of the submission. With its JSON configuration (argv[1]
    interpreter, the installed packages, the `nst_utils` package and the system libraries,
    covering the configuration's hidden folders (solutions inside them) with empty ones; adds
    `/dev/null`, `/dev/zero`, `/dev/urandom`, a fresh `/proc`, and empty size-capped tmpfs `/tmp`
-   and home; then makes the root read-only and switches to it (pivot_root), unmounting the rest;
+   and home; mounts the library built for this assignment (`nst_utils.sandbox_library`: the
+   graded answers withheld) at `LIBRARY_MOUNT`, in place of the installed package, which is not
+   mounted; then makes the root read-only and switches to it (pivot_root), unmounting the rest;
 2. sets the resource limits, drops every capability, sets no_new_privs, and (when it is real
-   root) becomes an unprivileged user id, so that the process limit applies;
-3. replaces the environment with the configuration's, and runs `nst_utils.worker`.
+   root) becomes an unprivileged user id, so that the process limit applies; then installs a
+   seccomp filter (`SECCOMP_DENIED`): no new namespaces, mounts, keyrings, memory files or
+   shared memory segments, whatever the process does next;
+3. replaces the environment with the configuration's, and runs `nst_utils.worker` from the
+   built library.
 
-Without ``"namespaces"`` it only does steps 2 (limits) and 3: the instructor's `--no-sandbox`.
+Without ``"namespaces"`` it only does steps 2 (limits, no filter) and 3: the instructor's
+`--no-sandbox`.
 """
 
 import ctypes
@@ -33,6 +39,8 @@ PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
 DEVICES = ("null", "zero", "urandom", "random")
 RESULT_FD = 3
+#: Where the sandbox finds the library built for it (first on its import path).
+LIBRARY_MOUNT = "/nst"
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -97,6 +105,11 @@ def build_root(config):
         if os.path.isdir(root + path):
             _mount("tmpfs", root + path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV,
                    "size=4k,mode=555")
+    if config.get("library"):
+        os.makedirs(root + LIBRARY_MOUNT)
+        _mount(config["library"], root + LIBRARY_MOUNT, None, MS_BIND | MS_REC)
+        _mount(None, root + LIBRARY_MOUNT, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID
+               | MS_NODEV | _locked_flags(config["library"]))
     for device in DEVICES:
         _bind_read_only(f"/dev/{device}", root, extra=MS_NOSUID)
     os.symlink("/proc/self/fd", root + "/dev/fd")
@@ -129,6 +142,84 @@ def drop_rights(config):
         _drop_capabilities()
     # A change of user id clears the parent-death signal that `unshare --kill-child` set.
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    install_seccomp_filter()
+
+
+#: System calls refused inside the sandbox (errno EPERM), by architecture: new or other
+#: namespaces (the process would be root in a user namespace of its own, free to mount a tmpfs
+#: past the size limit), mounts, keyrings (the grader's session keyring is inherited), memory
+#: that outlives the address-space limit (memfd, SysV shared memory), and kernel interfaces no
+#: exercise needs (io_uring, bpf, userfaultfd, perf). clone3 answers ENOSYS, so that the C library
+#: falls back to clone, whose namespace flags the filter can read.
+SECCOMP_DENIED = {
+    "x86_64": {"unshare": 272, "setns": 308, "mount": 165, "umount2": 166, "pivot_root": 155,
+               "chroot": 161, "keyctl": 250, "add_key": 248, "request_key": 249,
+               "memfd_create": 319, "memfd_secret": 447, "shmget": 29, "io_uring_setup": 425,
+               "bpf": 321, "userfaultfd": 323, "perf_event_open": 298, "open_tree": 428,
+               "move_mount": 429, "fsopen": 430, "fsmount": 432, "fspick": 433,
+               "mount_setattr": 442, "open_by_handle_at": 304},
+    "aarch64": {"unshare": 97, "setns": 268, "mount": 40, "umount2": 39, "pivot_root": 41,
+                "chroot": 51, "keyctl": 219, "add_key": 217, "request_key": 218,
+                "memfd_create": 279, "memfd_secret": 447, "shmget": 194, "io_uring_setup": 425,
+                "bpf": 280, "userfaultfd": 282, "perf_event_open": 241, "open_tree": 428,
+                "move_mount": 429, "fsopen": 430, "fsmount": 432, "fspick": 433,
+                "mount_setattr": 442, "open_by_handle_at": 265},
+}
+SECCOMP_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}  # AUDIT_ARCH_*
+SYS_CLONE, SYS_CLONE3 = {"x86_64": 56, "aarch64": 220}, 435
+#: CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET and NEWTIME.
+CLONE_NAMESPACES = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 \
+    | 0x20000000 | 0x40000000 | 0x00000080
+X32_SYSCALL_BIT = 0x40000000
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS = 0x7FFF0000, 0x00050000, 0x80000000
+EPERM, ENOSYS = 1, 38
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
+                ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def seccomp_program(machine):
+    """The classic-BPF program of the filter, as (code, jt, jf, k) tuples."""
+    load, jeq, jset, jge, ret = 0x20, 0x15, 0x45, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|..., RET
+    denied = sorted(SECCOMP_DENIED[machine].values())
+    program = [(load, 0, 0, 4),  # seccomp_data.arch
+               (jeq, 1, 0, SECCOMP_ARCH[machine]), (ret, 0, 0, RET_KILL_PROCESS),
+               (load, 0, 0, 0)]  # seccomp_data.nr
+    if machine == "x86_64":  # the x32 ABI's numbers would dodge every comparison below
+        program.append((jge, 0, 1, X32_SYSCALL_BIT))
+        program.append((ret, 0, 0, RET_ERRNO | EPERM))
+    program.append((jeq, 0, 1, SYS_CLONE3))
+    program.append((ret, 0, 0, RET_ERRNO | ENOSYS))
+    program.append((jeq, 0, 4, SYS_CLONE[machine]))
+    program.append((load, 0, 0, 16))  # the low half of the first argument: clone's flags
+    program.append((jset, 0, 1, CLONE_NAMESPACES))
+    program.append((ret, 0, 0, RET_ERRNO | EPERM))
+    program.append((ret, 0, 0, RET_ALLOW))  # a thread or a process in the same namespaces
+    for position, number in enumerate(denied):
+        # equal: jump to the EPERM at the end; else: on to the next comparison
+        program.append((jeq, len(denied) - position, 0, number))
+    program += [(ret, 0, 0, RET_ALLOW), (ret, 0, 0, RET_ERRNO | EPERM)]
+    return program
+
+
+def install_seccomp_filter():
+    """Refuse `SECCOMP_DENIED` (and namespace flags to clone) to this process and its children
+    for good; needs no_new_privs."""
+    machine = os.uname().machine
+    if machine not in SECCOMP_DENIED:
+        raise OSError(f"no seccomp filter for the {machine} architecture")
+    program = seccomp_program(machine)
+    filters = (_SockFilter * len(program))(*program)
+    fprog = _SockFprog(len(program), filters)
+    _check(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0),
+           "seccomp filter")
 
 
 class _CapHeader(ctypes.Structure):
@@ -155,6 +246,9 @@ def main():
         return  # `nst grade` checking that a sandbox can be built
     os.environ.clear()
     os.environ.update(config["env"])
+    # The built library comes first; the installed package is not mounted (or, with
+    # --no-sandbox, comes after it and is never imported).
+    sys.path.insert(0, LIBRARY_MOUNT if config["namespaces"] else config["library"])
     sys.argv = ["nst_utils.worker"]
     runpy.run_module("nst_utils.worker", run_name="__main__", alter_sys=True)
 

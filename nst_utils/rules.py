@@ -24,22 +24,23 @@ import ast
 import builtins
 import importlib
 
-from . import images, losses, optimize, transfer
+from .sandbox_library import LIBRARY_MODULES, WITHHELD, package_modules
+
+
+def _library_object(dotted):
+    module, name = dotted.split(".")
+    return getattr(importlib.import_module(f"nst_utils.{module}"), name)
+
 
 #: The library's own answer to each exercise: using any of these scores 0 for that exercise.
-BORROWED = {"feature_reconstruction_loss": [losses.feature_reconstruction_loss],
-            "preprocess_image": [images.preprocess_image],
-            "deprocess_image": [images.deprocess_image, images.to_uint8],
-            "gram_matrix": [losses.gram_matrix, losses.normalized_gram],
-            "style_reconstruction_loss": [losses.style_reconstruction_loss,
-                                          losses.style_loss_to_target, losses.normalized_gram],
-            "total_variation_loss": [losses.total_variation_loss],
-            "Evaluator": [optimize.Evaluator],
-            "weighted_transfer_loss": [transfer.weighted_transfer_loss]}
-#: The grader's own modules, which hold every reference answer.
-GRADER_MODULES = {f"nst_utils.{name}" for name in (
-    "checks", "cases", "probes", "judging", "grading", "rules", "sandbox", "jail", "worker",
-    "wire", "exercises")}
+#: The grader's sandbox does not hold them either (`nst_utils.sandbox_library`); this rule is the
+#: students' early warning and the grader's first line, which names what was borrowed.
+BORROWED = {exercise: [_library_object(dotted) for dotted in answers]
+            for exercise, answers in WITHHELD.items()}
+#: The package's modules that are not the method: the checks and the grader, which hold every
+#: reference answer.
+GRADER_MODULES = {f"nst_utils.{name}" for name in package_modules()
+                  if name not in LIBRARY_MODULES}
 #: Modules no exercise needs: files, processes, imports, introspection, the network.
 FORBIDDEN_MODULES = {
     "os", "posix", "sys", "io", "pathlib", "shutil", "glob", "tempfile", "fcntl", "mmap",

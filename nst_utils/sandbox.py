@@ -3,8 +3,10 @@
 One sandbox per run of a submission: util-linux `unshare` gives it its own mount, PID, network,
 IPC and UTS namespaces (and a user namespace when the grader is not root), and `nst_utils.jail`
 builds inside them a read-only root holding only the interpreter, the installed packages and the
-`nst_utils` package, with an empty home and /tmp, resource limits and no rights (see its
-docstring). The grader writes the request on the sandbox's standard input and reads its replies,
+library built for the assignment (`nst_utils.sandbox_library`: the graded answers withheld), with
+an empty home and /tmp, resource limits, a seccomp filter and no rights (see its docstring). Where
+the grader is root and cgroup v1's memory and pids controllers are there, each sandbox also gets
+a cgroup of its own that caps all it holds together (`CGROUP_LIMITS`). The grader writes the request on the sandbox's standard input and reads its replies,
 one JSON line per step, from a pipe of their own; what the submission prints is counted and
 discarded. When a run ends, times out or misbehaves, its PID namespace is killed, which kills
 every process the submission started. Nothing here judges anything.
@@ -24,7 +26,6 @@ import time
 from pathlib import Path
 
 from . import backend
-from .bundled import NOTEBOOKS_DIR
 from .errors import NSTError
 from .wire import Malformed, parse_line
 
@@ -76,20 +77,21 @@ class BadReply(Exception):
 
 
 def read_only_paths():
-    """What the sandbox sees of the host, read-only: system libraries, Python, nst_utils."""
+    """What the sandbox sees of the host, read-only: system libraries and Python. Not the
+    installed nst_utils: the sandbox imports the library built for it."""
     paths = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
              "/etc/ld.so.cache", sys.prefix, sys.base_prefix, sys.exec_prefix,
-             sys.base_exec_prefix, str(PACKAGE_DIR)}
+             sys.base_exec_prefix}
     paths |= {os.path.realpath(path) for path in paths}  # a virtual environment behind a symlink
     return sorted(path for path in paths
                   if not any(path.startswith(other + "/") for other in paths))
 
 
 def hidden_paths():
-    """What the sandbox must not see inside its read-only paths: the solution notebooks, which a
-    wheel carries inside the package folder (`nst_utils.bundled`)."""
-    return [str(NOTEBOOKS_DIR)] if any(str(NOTEBOOKS_DIR).startswith(path + "/")
-                                       for path in read_only_paths()) else []
+    """What the sandbox must not see inside its read-only paths: the installed package with the
+    answers and the solution notebooks, where it lies inside them (a wheel in site-packages)."""
+    return [str(PACKAGE_DIR)] if any(str(PACKAGE_DIR).startswith(path + "/")
+                                     for path in read_only_paths()) else []
 
 
 def _take_slot():
@@ -104,10 +106,10 @@ def _sandbox_id(slot):
     return 2_000_000_000 + (os.getpid() % 1_000_000) * 1000 + slot % 1000
 
 
-def _config(namespaces, home, cpu_seconds, result_fd=None, slot=0):
+def _config(namespaces, home, cpu_seconds, library, result_fd=None, slot=0):
     uid = _sandbox_id(slot) if os.getuid() == 0 else 0
     return {"namespaces": namespaces, "root": None, "home": HOME if namespaces else home,
-            "result_fd": result_fd,
+            "result_fd": result_fd, "library": library and str(library),
             "read_only": read_only_paths(), "hidden": hidden_paths(), "uid": uid, "gid": uid,
             "tmpfs_size": TMPFS_SIZE,
             "limits": {**LIMITS, "RLIMIT_CPU": int(cpu_seconds)}, "env": ENV}
@@ -129,7 +131,7 @@ def check_available():
             raise NSTError(f"Cannot build a sandbox for the submissions: util-linux `{tool}` is "
                            f"not installed; install util-linux, {HOW_TO_ENABLE}.")
     with tempfile.TemporaryDirectory(prefix="nst-sandbox-") as root:
-        config = {**_config(True, None, 10), "root": root, "check_only": True}
+        config = {**_config(True, None, 10, None), "root": root, "check_only": True}
         try:
             done = subprocess.run(_command(config), capture_output=True, timeout=60,
                                   env=ENV, start_new_session=True)
@@ -146,23 +148,31 @@ class Session:
     """One running sandbox: send the request, then read replies step by step. Use with `with`,
     which kills the sandbox (and every process in it) on the way out."""
 
-    def __init__(self, request, namespaces=True, cpu_seconds=600):
+    def __init__(self, request, library, namespaces=True, cpu_seconds=600):
+        if _stopping.is_set():
+            raise Stopped()
         self._dirs = [tempfile.mkdtemp(prefix="nst-sandbox-")]
         read_end, write_end = os.pipe()
         self._slot = _take_slot()
-        config = _config(namespaces, self._dirs[0], cpu_seconds, write_end, self._slot)
+        config = _config(namespaces, self._dirs[0], cpu_seconds, library, write_end, self._slot)
         if namespaces:
             config["root"] = self._dirs[0]  # an empty mount point, only mounted over inside
+        self._cgroups = Cgroups.create(self._slot) if namespaces else None
         self._proc = subprocess.Popen(
-            _command(config), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, pass_fds=(write_end,), env=ENV, start_new_session=True,
-            cwd=self._dirs[0])
+            _joining(self._cgroups, _command(config)), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=(write_end,), env=ENV,
+            start_new_session=True, cwd=self._dirs[0])
         os.close(write_end)
         self._replies, self._buffer, self._printed, self._received = read_end, b"", 0, 0
         self._selector = selectors.DefaultSelector()
         for fd in (read_end, self._proc.stdout.fileno()):
             os.set_blocking(fd, False)
             self._selector.register(fd, selectors.EVENT_READ)
+        with _live_lock:
+            _live.add(self)
+        if _stopping.is_set():  # stop_all ran while this one started
+            self.kill()
+            raise Stopped()
         try:
             self._proc.stdin.write(json.dumps(request).encode("utf-8"))
             self._proc.stdin.close()
@@ -215,13 +225,20 @@ class Session:
         return True
 
     def kill(self):
-        """Kill the sandbox: its PID namespace's first process, which takes every other with it."""
+        """Kill the sandbox: its PID namespace's first process, which takes every other with it.
+        Safe to call twice, and from another thread (`stop_all`)."""
+        with _live_lock:
+            if self not in _live:
+                return
+            _live.discard(self)
         inside = _children(self._proc.pid)
         for pid in inside:
             _signal(pid, signal.SIGKILL)
         _signal(-self._proc.pid, signal.SIGKILL)
         self._proc.wait()
         _wait_gone(inside)
+        if self._cgroups:
+            self._cgroups.remove()
         self._selector.close()
         os.close(self._replies)
         self._proc.stdout.close()
@@ -229,6 +246,98 @@ class Session:
             shutil.rmtree(folder, ignore_errors=True)
         with _slots_lock:
             _free_slots.add(self._slot)  # every process of that user id is dead now
+
+
+class Stopped(Exception):
+    """The grader is stopping (`stop_all`): no new sandbox starts."""
+
+
+_live, _live_lock, _stopping = set(), threading.Lock(), threading.Event()
+
+
+def stop_all():
+    """Kill every running sandbox of this grader and start no new one (SIGINT, SIGTERM)."""
+    _stopping.set()
+    with _live_lock:
+        sessions = list(_live)
+    for session in sessions:
+        session.kill()
+
+
+def stopping():
+    """Whether `stop_all` has run."""
+    return _stopping.is_set()
+
+
+def sandbox_uids():
+    """The user ids this grader's sandboxes run as, when it is root."""
+    first = _sandbox_id(0)
+    return range(first, first + 1000)
+
+
+#: What one sandbox may hold in all, where cgroups can cap it: memory in every form (its
+#: processes, files in its tmpfs folders, memory files) and its processes and threads.
+CGROUP_LIMITS = {"memory": {"memory.limit_in_bytes": 4 << 30,
+                            "memory.memsw.limit_in_bytes": 4 << 30},
+                 "pids": {"pids.max": LIMITS["RLIMIT_NPROC"]}}
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def cgroups_available():
+    """Whether each sandbox can have cgroups of its own: a root grader, cgroup v1's memory and
+    pids controllers."""
+    return os.getuid() == 0 and all(os.access(CGROUP_ROOT / name / "cgroup.procs", os.W_OK)
+                                    for name in CGROUP_LIMITS)
+
+
+class Cgroups:
+    """A sandbox's own cgroups (v1 memory and pids), when the grader is root and they exist."""
+
+    def __init__(self, folders):
+        self.folders = folders
+
+    @classmethod
+    def create(cls, slot):
+        """The cgroups for sandbox `slot` with `CGROUP_LIMITS` written, or None where this
+        machine has none to give (not root, cgroup v2 or no controllers)."""
+        if not cgroups_available():
+            return None
+        folders = []
+        try:
+            for name, limits in CGROUP_LIMITS.items():
+                folder = CGROUP_ROOT / name / f"nst-grade-{os.getpid()}-{slot}"
+                folder.mkdir(exist_ok=True)
+                folders.append(folder)
+                for key, value in limits.items():
+                    if (folder / key).exists():  # memsw: only with swap accounting
+                        (folder / key).write_text(str(value))
+        except OSError:
+            cls(folders).remove()
+            return None
+        return cls(folders)
+
+    def remove(self):
+        """Remove the cgroups, once every process in them has ended."""
+        for folder in self.folders:
+            for _ in range(100):
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.01)
+
+
+def _joining(cgroups, command):
+    """`command`, started by a shell that first moves itself into `cgroups`, so that every
+    process of the sandbox is in them from its first instruction."""
+    if cgroups is None:
+        return command
+    procs = [str(folder / "cgroup.procs") for folder in cgroups.folders]
+    script = "".join(f'echo $$ > "${index + 1}" && ' for index in range(len(procs)))
+    return ["/bin/sh", "-c", f"{script}shift {len(procs)} && exec \"$@\"", "sh", *procs,
+            *command]
 
 
 def _children(pid):
@@ -269,7 +378,7 @@ def _signal(pid, sig):
         pass
 
 
-def run_steps(steps, cell_timeout, total_timeout, namespaces=True):
+def run_steps(steps, cell_timeout, total_timeout, library, namespaces=True):
     """Run a submission's steps (cells, then probes) in sandboxes, one step at a time.
 
     Each step has `cell_timeout` seconds (the first, which starts the sandbox, `STARTUP_TIMEOUT`),
@@ -290,7 +399,7 @@ def run_steps(steps, cell_timeout, total_timeout, namespaces=True):
                 problems.setdefault(index, f"not checked: the submission used up the total "
                                            f"time limit of {total_timeout} s")
             break
-        with Session({"steps": [steps[index] for index in run]}, namespaces,
+        with Session({"steps": [steps[index] for index in run]}, library, namespaces,
                      cpu_seconds=remaining + 5) as session:
             for position, index in enumerate(run):
                 limit = STARTUP_TIMEOUT if position == 0 else cell_timeout

@@ -294,8 +294,8 @@ def adaptive_loss(loss_fn, x0, importances, reference=None):
     """`loss_fn` with each term divided by its magnitude at x0 and multiplied by its importance.
 
     This is the normalisation of Hvass-Labs' style transfer tutorial: a term t becomes
-    importance_t * t / (|t(x0)| + 1e-10), so every term starts at its importance whatever the
-    images' loss scales. Hvass recomputes the divisors at every gradient step; we keep them
+    ``importance_t * t / (|t(x0)| + 1e-10)``, so every term starts at its importance whatever
+    the images' loss scales. Hvass recomputes the divisors at every gradient step; we keep them
     fixed for one optimisation (style_transfer measures them again at each scale) because
     L-BFGS's line search and the best-image bookkeeping need one fixed objective. A term that
     is zero at x0 (the content term when starting from the content image) is measured at

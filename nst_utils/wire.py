@@ -8,6 +8,7 @@ returns, within fixed sizes, and raises `Malformed` for anything else.
 
 import base64
 import json
+import math
 
 import numpy as np
 
@@ -40,7 +41,7 @@ def decode_array(obj):
     if (not isinstance(shape, list) or len(shape) > MAX_DIMS
             or not all(type(n) is int and 0 <= n <= MAX_ELEMENTS for n in shape)):
         raise Malformed("bad shape")
-    size = int(np.prod(shape, dtype=np.int64))
+    size = math.prod(shape)  # Python's integers: a product of large sizes cannot wrap round
     if size > MAX_ELEMENTS or not isinstance(data, str):
         raise Malformed("array too large")
     try:

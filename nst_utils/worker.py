@@ -1,6 +1,7 @@
 """The grader's sandboxed side: run one submission's cells, then probe its exercises.
 
-Started by `nst_utils.jail` inside the sandbox (`python -m nst_utils.worker` without one). Reads
+Started by `nst_utils.jail` inside the sandbox, from the library built for the assignment
+(`nst_utils.sandbox_library`), with or without namespaces (``--no-sandbox``). Reads
 one request from standard input (see `nst_utils.wire`): a list of steps, each a cell to execute
 in one shared namespace or an exercise to probe on inputs the grader drew. Answers one JSON line
 per step on file descriptor 3, the grader's result pipe; what the submission prints goes to
@@ -20,9 +21,10 @@ def main():
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)  # the submission gets no input
     channel = os.fdopen(RESULT_FD, "wb", buffering=0)
-    from nst_utils import probes, wire
+    from nst_utils import probes, wire, withheld
 
     namespace = {"__name__": "__main__"}
+    withheld.use_submission(namespace)  # the library's stand-ins for the graded answers
     for index, step in enumerate(request["steps"]):
         if step["kind"] == "cell":
             reply = {"step": index, "error": _execute(step["source"], step["name"], namespace)}

@@ -7,10 +7,16 @@ abuse is bounded (at most 500 forks, 3 GB of address space, 500 MB of writes, 20
 and dies with its sandbox.
 """
 
+import contextlib
 import csv
 import hashlib
+import io
+import json
 import os
+import resource
+import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -19,7 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nst_utils import grading, sandbox
+from nst_utils import grading, judging, rules, sandbox, sandbox_library
 from nst_utils.cli import main
 
 NOTEBOOKS = grading.SOURCE_DIR
@@ -89,10 +95,110 @@ import numpy
 import nst_utils.checks as checks, nst_utils.judging as judging, nst_utils.probes as probes
 numpy.allclose = lambda *a, **k: True
 numpy.testing.assert_allclose = lambda *a, **k: None
-checks.CHECKS["gram_matrix"] = lambda *a, **k: checks.CheckResult("gram_matrix", [], 3)
-checks.POINTS["gram_matrix"] = 2000
-judging.judge = lambda *a, **k: []
 probes.PROBES["gram_matrix"] = lambda fn, inputs: {"x0": numpy.eye(3), "x1": numpy.eye(6)}
+RESULT = ""
+for patch in ('checks.CHECKS["gram_matrix"] = lambda *a, **k: None',
+              'checks.POINTS["gram_matrix"] = 2000', 'judging.judge = lambda *a, **k: []'):
+    try:
+        exec(patch)
+        RESULT += "patched|"
+    except Exception as error:
+        RESULT += type(error).__name__ + "|"
+""" + STUB,
+    # Borrowed answers under spellings the syntax-tree rules do not know: the sandbox's library
+    # holds only stand-ins for the answers being graded (nst_utils.sandbox_library).
+    "borrowed_getattr_constant": """
+def gram_matrix(x):
+    return getattr(nst, "gram_matrix")(x)
+""",
+    "borrowed_match_pattern": """
+def gram_matrix(x):
+    match nst:
+        case object(gram_matrix=library_gram):
+            return library_gram(x)
+""",
+    "borrowed_reduce_getattr": """
+import functools
+def gram_matrix(x):
+    area = x.shape[0] * x.shape[1]
+    return functools.reduce(getattr, ["losses", "normalized_gram"], nst)(x) * area
+""",
+    "borrowed_through_another_library": """
+import keras
+def gram_matrix(x):
+    modules = keras.src.utils.io_utils.sys.modules
+    return modules["nst_utils.losses"].gram_matrix(x)
+""",
+    "borrowed_generator_frame": """
+def gram_matrix(x):
+    frame = (i for i in [0]).gi_frame
+    losses = frame.f_builtins["__import__"]("nst_utils.losses", fromlist=["gram_matrix"])
+    return losses.gram_matrix(x)
+""",
+    "answers_in_the_sandbox": """
+import gc, hashlib, os, sys, types
+DIGESTS = {answers}  # of the bytecode of every reference answer to the exercises being graded
+PRINTS = ["ops.matmul(ops.transpose(features), features)", "flat.T @ flat"]
+def codes(code):
+    yield code
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            yield from codes(constant)
+def fingerprint(code):
+    constants = [repr(c) for c in code.co_consts if not isinstance(c, types.CodeType)]
+    return hashlib.sha256(repr((code.co_code, code.co_names, constants)).encode()).hexdigest()
+code = sorted({f"{inner.co_filename}:{inner.co_name}" for f in gc.get_objects()
+               if isinstance(f, types.FunctionType) for inner in codes(f.__code__)
+               if fingerprint(inner) in DIGESTS})
+places = ["/nst"] + [os.path.join(folder, name) for folder in sys.path if os.path.isdir(folder)
+                     for name in os.listdir(folder) if "nst" in name]
+hits = []
+for place in places:
+    for folder, _, names in os.walk(place) if os.path.isdir(place) else [("", [], [place])]:
+        for name in names:
+            try:
+                with open(os.path.join(folder, name), "rb") as handle:
+                    text = handle.read(1 << 20)
+            except OSError:
+                continue
+            hits += [name for mark in PRINTS if mark.encode() in text]
+modules = sorted(name for name, module in list(sys.modules.items()) if name.startswith("nst_utils")
+                 and not (getattr(module, "__file__", None) or "/nst").startswith("/nst/"))
+RESULT = f"code {code}; files {hits}; modules {modules}; searched {len(places)} places"
+""" + STUB,
+    "nested_namespaces": """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+RESULT = ""
+for flags in (0x10000000 | 0x00020000, 0x00020000, 0x40000000):  # user+mount, mount, net
+    RESULT += f"unshare {libc.unshare(flags)} {os.strerror(ctypes.get_errno())}|"
+RESULT += f"mount {libc.mount(b'tmpfs', b'/tmp', b'tmpfs', 0, b'size=1g')} " \
+          f"{os.strerror(ctypes.get_errno())}|"
+RESULT += f"clone {libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0)} {os.strerror(ctypes.get_errno())}|"
+""" + STUB,
+    "keyrings_and_memory_files": """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+RESULT = ""
+calls = {"keyctl": (250, 0, -3, 0), "add_key": (248, b"user", b"k", b"v", 1, -3),
+         "memfd_create": (319, b"hoard", 0), "shmget": (29, 0, 1 << 30, 0o1000 | 0o600)}
+for name, args in calls.items():
+    RESULT += f"{name} {libc.syscall(*args)} {os.strerror(ctypes.get_errno())}|"
+""" + STUB,
+    "memory_in_children": """
+import os, time
+RESULT, STOLEN = "", None
+children = []
+for _ in range(8):  # 8 x 700 MB at once, more than one sandbox may hold in all (4 GiB)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            hoard = b"x" * (700 << 20)
+            time.sleep(4)
+        finally:
+            os._exit(0)
+    children.append(pid)
+RESULT = "children " + " ".join(str(os.waitpid(pid, 0)[1] & 0x7f) for pid in children)
 """ + STUB,
     "import_hooks": """
 import sys, types, importlib.abc, importlib.machinery
@@ -256,6 +362,22 @@ except OSError as error:
 }
 
 
+def _answer_digests(exercises):
+    """Fingerprints of the code of the library's and the judge's answers to `exercises`."""
+    objects = [obj for name in exercises for obj in rules.BORROWED[name]]
+    objects += [getattr(judging, name) for name in (*exercises, "_gram") if hasattr(judging, name)]
+    functions = [member for obj in objects for member in (
+        vars(obj).values() if isinstance(obj, type) else [obj]) if hasattr(member, "__code__")]
+    stack, digests = [function.__code__ for function in functions], set()
+    while stack:  # the same fingerprint as the attack's: bytecode, names and constants
+        code = stack.pop()
+        constants = [repr(c) for c in code.co_consts if not isinstance(c, type(code))]
+        digests.add(hashlib.sha256(repr((code.co_code, code.co_names, constants)).encode())
+                    .hexdigest())
+        stack += [constant for constant in code.co_consts if isinstance(constant, type(code))]
+    return digests
+
+
 def _digest(folder):
     """One hash of every file's path, mode and content under `folder`."""
     digest = hashlib.sha256()
@@ -268,8 +390,19 @@ def _digest(folder):
     return digest.hexdigest()
 
 
-def _leftovers():
-    """Processes that a sandbox left behind: the survivor's sleep, a jail, a sandbox user id."""
+def _leftovers(uids=None, wait=5):
+    """Processes that this test's sandboxes left behind: any process of their user ids (the
+    survivor's sleep, a child) or a jail started for one of them. Another grader's sandboxes on
+    the same machine have user ids of their own (`sandbox.sandbox_uids`) and are not counted.
+    Waits up to `wait` seconds for the kernel to finish tearing down killed namespaces."""
+    deadline = time.monotonic() + wait
+    while (found := _processes_of(uids or sandbox.sandbox_uids())) and (
+            time.monotonic() < deadline):
+        time.sleep(0.1)
+    return found
+
+
+def _processes_of(uids):
     found = []
     for entry in Path("/proc").iterdir():
         try:
@@ -279,7 +412,9 @@ def _leftovers():
             uid = int((entry / "status").read_text().split("Uid:")[1].split()[0])
         except (OSError, IndexError, ValueError):
             continue
-        if b"4242.5" in cmdline or b"nst_utils/jail.py" in cmdline or uid >= 2_000_000_000:
+        jail = b"nst_utils/jail.py" in cmdline and any(
+            f'"uid": {number},'.encode() in cmdline for number in uids)
+        if uid in uids or jail:
             found.append((entry.name, cmdline[:80]))
     return found
 
@@ -319,7 +454,8 @@ def attacked(tmp_path_factory):
     (home / ".ssh" / "id_rsa").write_text(CANARY)
     listener = Listener()
     values = {"home": home, "submissions": submissions, "package": sandbox.PACKAGE_DIR,
-              "site": SITE_PACKAGES, "solutions": NOTEBOOKS, "port": listener.port}
+              "site": SITE_PACKAGES, "solutions": NOTEBOOKS, "port": listener.port,
+              "answers": _answer_digests(["gram_matrix", "style_reconstruction_loss"])}
     blank = nbformat.read(BLANK, as_version=4)
     cells = grading.exercises_in(blank)
     paths = []
@@ -355,7 +491,6 @@ def attacked(tmp_path_factory):
         for key, value in saved.items():
             os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
         listener.close()
-    time.sleep(1)  # let the kernel finish tearing down the last namespaces
     with open(out, newline="") as handle:
         rows = {Path(row["submission"]).stem: row for row in csv.DictReader(handle)}
     return {"status": status, "rows": rows, "text": out.read_text(), "seconds": seconds,
@@ -370,7 +505,12 @@ def reason(attacked, name):
 #: Attacks whose code the syntax-tree rules refuse to run at all (they score 0 for it).
 REFUSED = ["forged_stdout_wrappers", "patched_checks", "import_hooks", "read_solutions",
            "persist_package", "read_home_and_secrets", "write_outside", "other_submissions",
-           "signal_grader", "fork_500", "disk_500MB", "setsid_survivor", "network"]
+           "signal_grader", "fork_500", "disk_500MB", "setsid_survivor", "network",
+           "answers_in_the_sandbox", "nested_namespaces", "keyrings_and_memory_files",
+           "memory_in_children"]
+#: Borrowed answers that the syntax-tree rules let through: the sandbox has no answer to give.
+WITHHELD = ["borrowed_getattr_constant", "borrowed_match_pattern", "borrowed_reduce_getattr",
+            "borrowed_through_another_library", "borrowed_generator_frame"]
 
 
 def test_every_submission_is_graded_in_one_run_within_its_limits(attacked):
@@ -415,11 +555,14 @@ def test_malformed_replies_make_a_zero_not_a_crash(garbage):
              {"kind": "cell", "source": f"os.write(3, {garbage!r} + b'\\n')", "name": "c"},
              {"kind": "cell", "source": "x = 1", "name": "d"},
              {"kind": "probe", "exercise": "gram_matrix", "inputs": {}}]
-    replies, problems, malformed = sandbox.run_steps(steps, 30, 120)
+    with sandbox_library.Builds() as builds:
+        replies, problems, malformed = sandbox.run_steps(steps, 30, 120,
+                                                         builds.folder(["gram_matrix"]))
     if malformed is None:  # a well-formed line for the wrong step or with an extra field
+        owned = [{**step, "owners": owners} for step, owners in
+                 zip(steps, [[], ["gram_matrix"], ["gram_matrix"], ["gram_matrix"]])]
         with pytest.raises(grading.Malformed):
-            grading._outcomes(steps, [[], ["gram_matrix"], ["gram_matrix"], ["gram_matrix"]],
-                              replies, problems)
+            grading._outcomes(owned, replies, problems)
     else:
         assert malformed.startswith("malformed reply from the sandbox")
 
@@ -430,6 +573,14 @@ def test_borrowed_answers_are_caught_from_the_syntax_tree(attacked):
     text = reason(attacked, "borrowed_dynamic")
     assert "uses exec()" in text and "getattr with a computed name" in text
     assert "uses nst_utils.checks, the grader's own code" in reason(attacked, "patched_checks")
+
+
+def test_answers_borrowed_under_any_spelling_are_not_in_the_sandbox(attacked):
+    for name in WITHHELD:
+        text = reason(attacked, name)
+        assert "gram_matrix: random 10x10x3 feature map: raised Withheld: uses the library's" in (
+            text), (name, text)
+        assert "withheld while gram_matrix is graded" in text, (name, text)
 
 
 def test_code_that_slips_past_the_rules_meets_the_sandbox(attacked):
@@ -451,7 +602,8 @@ def test_nothing_outside_is_touched_and_nothing_outlives_the_run(attacked):
 
 UNCHECKED = ["persist_package", "read_home_and_secrets", "write_outside", "other_submissions",
              "read_solutions", "signal_grader", "network", "memory_3GB", "disk_500MB",
-             "fork_500", "setsid_survivor", "patched_checks"]
+             "fork_500", "setsid_survivor", "patched_checks", "answers_in_the_sandbox",
+             "nested_namespaces", "keyrings_and_memory_files"]
 
 
 @pytest.fixture(scope="module")
@@ -466,7 +618,8 @@ def unchecked(tmp_path_factory):
     (home / ".ssh" / "id_rsa").write_text(CANARY)
     listener = Listener()
     values = {"home": home, "submissions": submissions, "package": sandbox.PACKAGE_DIR,
-              "site": SITE_PACKAGES, "solutions": NOTEBOOKS, "port": listener.port}
+              "site": SITE_PACKAGES, "solutions": NOTEBOOKS, "port": listener.port,
+              "answers": _answer_digests(["gram_matrix", "style_reconstruction_loss"])}
     steps = [{"kind": "cell", "source": grading._PREAMBLE + "import nst_utils as nst",
               "name": "<preamble>"}]
     for name in UNCHECKED:
@@ -485,7 +638,9 @@ def unchecked(tmp_path_factory):
     saved = os.environ.get("NST_TEST_SECRET")
     os.environ["NST_TEST_SECRET"] = CANARY
     try:
-        replies, problems, malformed = sandbox.run_steps(steps, 30, 240)
+        with sandbox_library.Builds() as builds:
+            replies, problems, malformed = sandbox.run_steps(
+                steps, 30, 240, builds.folder(["gram_matrix", "style_reconstruction_loss"]))
     finally:
         os.environ.pop("NST_TEST_SECRET") if saved is None else os.environ.update(
             NST_TEST_SECRET=saved)
@@ -520,6 +675,261 @@ def test_the_sandbox_alone_holds_every_attack(unchecked):
 
 
 def test_patched_checks_inside_change_only_raw_outputs(unchecked):
-    probe = unchecked["probe"]  # numpy, checks, judging and probes patched by an earlier step
+    probe = unchecked["probe"]  # numpy and probes patched by an earlier step
     assert set(probe["raw"]) == {"x0", "x1"}
     assert all("array" in value for value in probe["raw"].values())  # eye(3), eye(6): wrong
+    # the checks and the judge are not in the sandbox: nothing there to patch
+    assert "TypeError|TypeError|patched|" in unchecked["results"]["patched_checks"]
+
+
+def test_no_answer_is_reachable_inside_the_sandbox(unchecked):
+    """No code object of the withheld answers in the sandbox's object graph, no file with their
+    code on its import path, no module of the installed package in its module table."""
+    result = unchecked["results"]["answers_in_the_sandbox"]
+    assert "code []; files []; modules []; searched" in result, result
+    assert int(result.split("searched ")[1].split()[0]) >= 1
+
+
+def test_the_sandbox_creates_no_namespace_and_reaches_no_keyring_or_memory_file(unchecked):
+    result = unchecked["results"]["nested_namespaces"]
+    assert result.count("unshare -1 Operation not permitted|") == 3, result
+    assert "mount -1 Operation not permitted|" in result
+    assert "clone -1 Operation not permitted|" in result  # a child in a new user namespace
+    result = unchecked["results"]["keyrings_and_memory_files"]
+    for call in ("keyctl", "add_key", "memfd_create", "shmget"):
+        assert f"{call} -1 Operation not permitted|" in result, result
+
+
+@pytest.mark.skipif(not sandbox.cgroups_available(),
+                    reason="cgroup v1 memory and pids controllers need a root grader; README "
+                           "lists the total memory of a sandbox under what it does not guarantee")
+def test_one_sandbox_cannot_hold_more_memory_in_all_than_its_cgroup_allows():
+    steps = [{"kind": "cell", "source": "import os", "name": "<preamble>"},
+             {"kind": "cell", "source": ATTACKS["memory_in_children"] + "\nraise "
+              "RuntimeError(RESULT)", "name": "memory_in_children"},
+             {"kind": "probe", "exercise": "gram_matrix", "inputs": {}}]
+    with sandbox_library.Builds() as builds:
+        replies, problems, _ = sandbox.run_steps(steps, 60, 120, builds.folder(["gram_matrix"]))
+    outcome = replies[1]["error"] if 1 in replies else problems[1]
+    # Without the cap all eight children end normally ("children 0 0 0 0 0 0 0 0"); with it the
+    # kernel kills some (signal 9), or the whole submission's process.
+    assert " 9" in outcome or "killed by signal SIGKILL" in outcome, outcome
+    assert _leftovers() == []
+
+
+# --- Submissions whose bytes, kind or name attack the grader itself ---------------------------
+
+SOLUTION_03 = NOTEBOOKS / "03_style_transfer.ipynb"
+BLANK_03 = NOTEBOOKS / "student" / "03_style_transfer.ipynb"
+#: File names that a spreadsheet would run, or that would move the instructor's terminal.
+HOSTILE_NAMES = ["=2+5+cmd|' -C calc'!A0.ipynb", "+SUM(1).ipynb", "-rf.ipynb", "@SUM(1).ipynb",
+                 "forged\nlines.ipynb", "\x1b[2J\x1b[31mred.ipynb", "\ttab.ipynb",
+                 "\rreturn.ipynb"]
+
+
+def _notebook_json(cells):
+    return {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}
+
+
+def _code(source, **extra):
+    return {"cell_type": "code", "id": "c1", "metadata": {}, "source": source, "outputs": [],
+            "execution_count": None, **extra}
+
+
+def _borrowing_03():
+    """The blank notebook 03 whose three exercises hand back the library's own answers."""
+    notebook = nbformat.read(BLANK_03, as_version=4)
+    cells = grading.exercises_in(notebook)
+    sources = {"total_variation_loss": "def total_variation_loss(x):\n"
+                                       "    return getattr(nst.losses, 'total_variation_loss')(x)\n",
+               "Evaluator": "class Evaluator(nst.optimize.OwnEvaluator.__mro__[1]):\n    pass\n",
+               "weighted_transfer_loss": "def weighted_transfer_loss(*args, **kwargs):\n"
+                                         "    return vars(nst.transfer)['weighted_transfer_loss']"
+                                         "(*args, **kwargs)\n"}
+    for name, source in sources.items():
+        notebook.cells[cells[name]].source = source
+    return nbformat.writes(notebook)
+
+
+@pytest.fixture(scope="module")
+def hostile_folder(tmp_path_factory):
+    """A folder of malformed, linked, special, huge and hostile-named submissions beside an
+    honest one, graded with `nst grade FOLDER` in this process."""
+    tmp = tmp_path_factory.mktemp("hostile")
+    folder, secret = tmp / "submissions", tmp / "secret.txt"
+    folder.mkdir()
+    secret.write_text(CANARY + "\n")
+    (folder / "honest.ipynb").write_bytes(SOLUTION.read_bytes())
+    (folder / "honest_03.ipynb").write_bytes(SOLUTION_03.read_bytes())
+    (folder / "borrowing_03.ipynb").write_text(_borrowing_03())
+    blank = nbformat.read(BLANK, as_version=4)
+    deep = copy_of(blank)
+    deep.cells[grading.exercises_in(blank)["gram_matrix"]].source = (
+        "def gram_matrix(x):\n    return " + "-" * 100_000 + "x\n")
+    files = {
+        "no_cell_type.ipynb": json.dumps(_notebook_json([{"metadata": {}, "source": "x = 1"}])),
+        "source_not_text.ipynb": json.dumps(_notebook_json([_code(42)])),
+        "deep_json.ipynb": "[" * 200_000 + "]" * 200_000,
+        "not_json.ipynb": "def gram_matrix(x): pass",
+        "empty.ipynb": "",
+        "unknown_version.ipynb": json.dumps({"nbformat": 99, "cells": []}),
+        "version_3.ipynb": json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {},
+                                       "worksheets": [{"cells": []}]}),
+        "deep_code.ipynb": nbformat.writes(deep),
+        "dense_code.ipynb": json.dumps(_notebook_json([_code("x = [" + "1," * 700_000 + "]")])),
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    (folder / "binary.ipynb").write_bytes(b"\xff\xfe\x00" * 1000)
+    with open(folder / "huge.ipynb", "wb") as handle:
+        handle.truncate(grading.MAX_NOTEBOOK_BYTES + 1)  # sparse: no disk used
+    (folder / "link_to_secret.ipynb").symlink_to(secret)
+    (folder / "link_to_honest.ipynb").symlink_to(folder / "honest.ipynb")
+    (folder / "zero.ipynb").symlink_to("/dev/zero")
+    (folder / "proc_environ.ipynb").symlink_to("/proc/self/environ")
+    os.mkfifo(folder / "fifo.ipynb")
+    (folder / "a_folder.ipynb").mkdir()  # a folder is walked, not graded
+    for name in HOSTILE_NAMES:
+        (folder / name).write_bytes(BLANK.read_bytes())
+    out = tmp / "grades.csv"
+    files = sorted(path.name for path in folder.iterdir()
+                   if not path.is_dir() or path.is_symlink())
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started, printed, cwd = time.monotonic(), io.StringIO(), os.getcwd()
+    try:  # as README's `nst grade ... -- *.ipynb` in the folder: names start the cells
+        os.chdir(folder)
+        with contextlib.redirect_stdout(printed):
+            status = main(["grade", "--out", str(out), "--jobs", "2", "--cell-timeout", "20",
+                           "--total-timeout", "120", "--", *files])
+    finally:
+        os.chdir(cwd)
+    seconds = time.monotonic() - started
+    text = out.read_text(encoding="utf-8")
+    with open(out, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return {"status": status, "rows": rows, "text": text, "printed": printed.getvalue(),
+            "files": files, "seconds": seconds, "leftovers": _leftovers(),
+            "peak_growth_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before}
+
+
+def copy_of(notebook):
+    return nbformat.reads(nbformat.writes(notebook), as_version=4)
+
+
+def _row(hostile_folder, name):
+    (row,) = [row for row in hostile_folder["rows"] if row["submission"] == name]
+    return row
+
+
+def test_every_submission_gets_exactly_one_row_whatever_its_bytes(hostile_folder):
+    assert hostile_folder["status"] == 0
+    assert len(hostile_folder["rows"]) == len(hostile_folder["files"]) == 27
+    assert len({row["submission"] for row in hostile_folder["rows"]}) == 27
+    assert (_row(hostile_folder, "honest.ipynb")["total"],
+            _row(hostile_folder, "honest.ipynb")["max"]) == ("4", "4")
+    assert _row(hostile_folder, "honest_03.ipynb")["total"] == "6"
+    expected = {"no_cell_type.ipynb": "nbformat 4): cell 0 does not fit the format",
+                "source_not_text.ipynb": "the field 'source' of cell 0 does not fit the format",
+                "deep_json.ipynb": "nests its JSON too deeply",
+                "not_json.ipynb": "is not a Jupyter notebook",
+                "empty.ipynb": "is not a Jupyter notebook",
+                "unknown_version.ipynb": "is not a Jupyter notebook",
+                "version_3.ipynb": "is a notebook of format 3; open it in Jupyter",
+                "deep_code.ipynb": "the grader could not handle this notebook",
+                "dense_code.ipynb": "has more than 1 MB of code",
+                "binary.ipynb": "is not UTF-8 text",
+                "huge.ipynb": "is larger than 20 MB",
+                "fifo.ipynb": "is not a regular file",
+                "link_to_secret.ipynb": "is a symbolic link, which is never followed",
+                "link_to_honest.ipynb": "is a symbolic link, which is never followed",
+                "zero.ipynb": "is a symbolic link", "proc_environ.ipynb": "is a symbolic link"}
+    for name, words in expected.items():
+        row = _row(hostile_folder, name)
+        assert row["total"] == "0" and words in row["reasons"], (name, row)
+
+
+def test_a_notebook_that_reexports_the_library_scores_nothing(hostile_folder):
+    row = _row(hostile_folder, "borrowing_03.ipynb")
+    assert (row["total"], row["max"]) == ("0", "6"), row
+    assert "Withheld" in row["reasons"] or "borrowed answer" in row["reasons"], row
+
+
+def test_no_secret_formula_or_control_character_reaches_the_gradebook_or_the_terminal(
+        hostile_folder):
+    text, printed = hostile_folder["text"], hostile_folder["printed"]
+    assert CANARY not in text and CANARY not in printed
+    assert "NST_TEST" not in text and "PATH=" not in text  # /proc/self/environ never read
+    for row in hostile_folder["rows"]:
+        for value in row.values():
+            assert not value.startswith(grading.FORMULA_STARTS), value
+            assert value.isprintable(), value
+    names = [row["submission"] for row in hostile_folder["rows"]]
+    assert {"'=2+5+cmd|' -C calc'!A0.ipynb", "'+SUM(1).ipynb", "'-rf.ipynb", "'@SUM(1).ipynb",
+            "forged\\nlines.ipynb", "\\x1b[2J\\x1b[31mred.ipynb", "\\ttab.ipynb",
+            "\\rreturn.ipynb"} <= set(names)
+    assert "\x1b" not in printed and "\r" not in printed and "\t" not in printed
+    lines = printed.splitlines()  # one line per submission, then "wrote ..."
+    assert len(lines) == len(hostile_folder["rows"]) + 1
+    assert sum(line.endswith(": 4/4") for line in lines) == 1  # no forged line
+
+
+def test_hostile_files_cost_the_grader_no_memory_time_or_process(hostile_folder):
+    assert hostile_folder["leftovers"] == []
+    assert hostile_folder["peak_growth_kb"] < 600 << 10  # /dev/zero, 20 MB, dense code
+    assert hostile_folder["seconds"] < 240  # the FIFO does not hang it
+
+
+def test_a_reply_whose_shape_overflows_is_malformed_not_a_crash():
+    huge = {"dtype": "float32", "shape": [65536] * 4, "data": ""}  # 2**64 elements wrap to 0
+    with pytest.raises(grading.Malformed):
+        grading.decode_value({"array": huge})
+
+
+def test_names_are_escaped_and_cells_neutralised():
+    assert grading.shown("a\nb\x1b[31m\udcff") == "a\\nb\\x1b[31m\\udcff"
+    assert grading._inert("=1+2") == "'=1+2" and grading._inert("\tx") == "\\tx"
+    assert grading._inert("-rf") == "'-rf" and grading._inert("solution.ipynb") == "solution.ipynb"
+
+
+def _grader_leftovers(pid, wait=5):
+    first = 2_000_000_000 + (pid % 1_000_000) * 1000
+    return _leftovers(range(first, first + 1000), wait)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_ends_grading_at_once_keeping_what_was_graded(tmp_path, signum):
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    (folder / "a_honest.ipynb").write_bytes(SOLUTION.read_bytes())
+    spinner = nbformat.read(BLANK, as_version=4)
+    spinner.cells[grading.exercises_in(spinner)["gram_matrix"]].source = ATTACKS["cpu_spin"]
+    nbformat.write(spinner, folder / "b_spinner.ipynb")
+    out = tmp_path / "grades.csv"
+    grader = subprocess.Popen(
+        [sys.executable, "-m", "nst_command", "grade", str(folder), "--out", str(out),
+         "--cell-timeout", "100", "--total-timeout", "200"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = grader.stdout.readline()
+        assert first.endswith("a_honest.ipynb: 4/4\n"), first
+        deadline = time.monotonic() + 60  # until the spinner's sandbox runs
+        while not _grader_leftovers(grader.pid, wait=0) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _grader_leftovers(grader.pid)
+        time.sleep(1)
+        stopped = time.monotonic()
+        grader.send_signal(signum)
+        _, stderr = grader.communicate(timeout=30)
+        seconds = time.monotonic() - stopped
+    finally:
+        grader.kill()
+        grader.wait()
+    assert grader.returncode == 128 + signum and seconds < 10, (grader.returncode, seconds)
+    name = signal.Signals(signum).name
+    assert stderr.strip().endswith(f"nst: stopped by {name}: 1 of 2 submissions graded, in "
+                                   f"{out}."), stderr
+    with open(out, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [Path(row["submission"]).name for row in rows] == ["a_honest.ipynb"]
+    assert rows[0]["total"] == "4"
+    assert _grader_leftovers(grader.pid) == []
