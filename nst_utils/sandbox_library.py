@@ -36,9 +36,9 @@ WITHHELD = {
 }
 #: The modules of the method, which submissions may use; `nst_utils.rules` calls every other
 #: module of the package the grader's own code.
-LIBRARY_MODULES = ("__init__", "animation", "backend", "bundled", "color", "display", "errors",
-                   "files", "images", "losses", "memory", "models", "optimize", "preflight",
-                   "regions", "transfer", "weights")
+LIBRARY_MODULES = ("__init__", "animation", "backend", "bundled", "color", "defaults", "display",
+                   "errors", "files", "images", "losses", "memory", "models", "optimize",
+                   "preflight", "regions", "transfer", "weights")
 #: The grader's modules that run inside the sandbox: none of them knows an answer.
 WORKER_MODULES = ("probes", "wire", "worker", "withheld")
 STAND_IN_MODULE = ('"""Not in the grader\'s sandbox: see nst_utils.sandbox_library."""\n'
