@@ -5,7 +5,8 @@ One module per idea: `images` (I/O and VGG preprocessing), `weights` (finding Im
 JAX or PyTorch), `optimize` (the Evaluator and optimisers),
 `transfer` (`style_transfer()`), `memory`, `color` and `regions` (beyond Gatys 2016), `display`
 (figures for the notebooks), `checks` (the exercises' checks: `cases`, `probes`, `judging`),
-`grading` (student versions and the grader: `rules`, `sandbox`, `jail`, `worker`, `wire`), and
+`grading` (student versions and the grader: `rules`, `sandbox_library` and `withheld` (the library
+the sandbox imports), `sandbox`, `jail`, `worker`, `wire`), and
 `cli` (the `nst` command).
 """
 

@@ -302,6 +302,7 @@ class Cgroups:
         machine has none to give (not root, cgroup v2 or no controllers)."""
         if not cgroups_available():
             return None
+        _remove_stale_cgroups()
         folders = []
         try:
             for name, limits in CGROUP_LIMITS.items():
@@ -316,10 +317,10 @@ class Cgroups:
             return None
         return cls(folders)
 
-    def remove(self):
-        """Remove the cgroups, once every process in them has ended."""
+    def remove(self, attempts=100):
+        """Remove the cgroups, once every process in them has ended (retrying for a second)."""
         for folder in self.folders:
-            for _ in range(100):
+            for _ in range(attempts):
                 try:
                     folder.rmdir()
                     break
@@ -327,6 +328,15 @@ class Cgroups:
                     break
                 except OSError:
                     time.sleep(0.01)
+
+
+def _remove_stale_cgroups():
+    """Remove the empty cgroups of graders that were killed before they could (SIGKILL)."""
+    for name in CGROUP_LIMITS:
+        for folder in (CGROUP_ROOT / name).glob("nst-grade-*-*"):
+            pid = folder.name.split("-")[2]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                Cgroups([folder]).remove(attempts=1)
 
 
 def _joining(cgroups, command):
