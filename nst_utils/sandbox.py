@@ -18,6 +18,7 @@ import os
 import selectors
 import shutil
 import signal
+import site
 import subprocess
 import sys
 import tempfile
@@ -77,11 +78,15 @@ class BadReply(Exception):
 
 
 def read_only_paths():
-    """What the sandbox sees of the host, read-only: system libraries and Python. Not the
-    installed nst_utils: the sandbox imports the library built for it."""
+    """What the sandbox sees of the host, read-only: system libraries, Python and the package
+    folders on its path (a virtual environment's .pth may add another one). Not the installed
+    nst_utils: the sandbox imports the library built for it."""
     paths = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
              "/etc/ld.so.cache", sys.prefix, sys.base_prefix, sys.exec_prefix,
              sys.base_exec_prefix}
+    paths |= {entry for entry in sys.path if os.path.isdir(entry)
+              and os.path.basename(entry) in ("site-packages", "dist-packages")
+              and entry != site.getusersitepackages()}  # -I leaves the user's own out anyway
     paths |= {os.path.realpath(path) for path in paths}  # a virtual environment behind a symlink
     return sorted(path for path in paths
                   if not any(path.startswith(other + "/") for other in paths))
