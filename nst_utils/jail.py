@@ -151,20 +151,15 @@ def drop_rights(config):
 #: that outlives the address-space limit (memfd, SysV shared memory), and kernel interfaces no
 #: exercise needs (io_uring, bpf, userfaultfd, perf). clone3 answers ENOSYS, so that the C library
 #: falls back to clone, whose namespace flags the filter can read.
-SECCOMP_DENIED = {
-    "x86_64": {"unshare": 272, "setns": 308, "mount": 165, "umount2": 166, "pivot_root": 155,
-               "chroot": 161, "keyctl": 250, "add_key": 248, "request_key": 249,
-               "memfd_create": 319, "memfd_secret": 447, "shmget": 29, "io_uring_setup": 425,
-               "bpf": 321, "userfaultfd": 323, "perf_event_open": 298, "open_tree": 428,
-               "move_mount": 429, "fsopen": 430, "fsmount": 432, "fspick": 433,
-               "mount_setattr": 442, "open_by_handle_at": 304},
-    "aarch64": {"unshare": 97, "setns": 268, "mount": 40, "umount2": 39, "pivot_root": 41,
-                "chroot": 51, "keyctl": 219, "add_key": 217, "request_key": 218,
-                "memfd_create": 279, "memfd_secret": 447, "shmget": 194, "io_uring_setup": 425,
-                "bpf": 280, "userfaultfd": 282, "perf_event_open": 241, "open_tree": 428,
-                "move_mount": 429, "fsopen": 430, "fsmount": 432, "fspick": 433,
-                "mount_setattr": 442, "open_by_handle_at": 265},
-}
+SECCOMP_DENIED = {  # name: (number on x86_64, number on aarch64)
+    "unshare": (272, 97), "setns": (308, 268), "mount": (165, 40), "umount2": (166, 39),
+    "pivot_root": (155, 41), "chroot": (161, 51), "keyctl": (250, 219), "add_key": (248, 217),
+    "request_key": (249, 218), "memfd_create": (319, 279), "memfd_secret": (447, 447),
+    "shmget": (29, 194), "io_uring_setup": (425, 425), "bpf": (321, 280),
+    "userfaultfd": (323, 282), "perf_event_open": (298, 241), "open_tree": (428, 428),
+    "move_mount": (429, 429), "fsopen": (430, 430), "fsmount": (432, 432), "fspick": (433, 433),
+    "mount_setattr": (442, 442), "open_by_handle_at": (304, 265)}
+MACHINES = ("x86_64", "aarch64")  # the columns of SECCOMP_DENIED
 SECCOMP_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}  # AUDIT_ARCH_*
 SYS_CLONE, SYS_CLONE3 = {"x86_64": 56, "aarch64": 220}, 435
 #: CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET and NEWTIME.
@@ -188,7 +183,7 @@ class _SockFprog(ctypes.Structure):
 def seccomp_program(machine):
     """The classic-BPF program of the filter, as (code, jt, jf, k) tuples."""
     load, jeq, jset, jge, ret = 0x20, 0x15, 0x45, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|..., RET
-    denied = sorted(SECCOMP_DENIED[machine].values())
+    denied = sorted(numbers[MACHINES.index(machine)] for numbers in SECCOMP_DENIED.values())
     program = [(load, 0, 0, 4),  # seccomp_data.arch
                (jeq, 1, 0, SECCOMP_ARCH[machine]), (ret, 0, 0, RET_KILL_PROCESS),
                (load, 0, 0, 0)]  # seccomp_data.nr
@@ -213,7 +208,7 @@ def install_seccomp_filter():
     """Refuse `SECCOMP_DENIED` (and namespace flags to clone) to this process and its children
     for good; needs no_new_privs."""
     machine = os.uname().machine
-    if machine not in SECCOMP_DENIED:
+    if machine not in MACHINES:
         raise OSError(f"no seccomp filter for the {machine} architecture")
     program = seccomp_program(machine)
     filters = (_SockFilter * len(program))(*program)

@@ -18,6 +18,7 @@ import os
 import selectors
 import shutil
 import signal
+import site
 import subprocess
 import sys
 import tempfile
@@ -77,11 +78,15 @@ class BadReply(Exception):
 
 
 def read_only_paths():
-    """What the sandbox sees of the host, read-only: system libraries and Python. Not the
-    installed nst_utils: the sandbox imports the library built for it."""
+    """What the sandbox sees of the host, read-only: system libraries, Python and the package
+    folders on its path (a virtual environment's .pth may add another one). Not the installed
+    nst_utils: the sandbox imports the library built for it."""
     paths = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
              "/etc/ld.so.cache", sys.prefix, sys.base_prefix, sys.exec_prefix,
              sys.base_exec_prefix}
+    paths |= {entry for entry in sys.path if os.path.isdir(entry)
+              and os.path.basename(entry) in ("site-packages", "dist-packages")
+              and entry != site.getusersitepackages()}  # -I leaves the user's own out anyway
     paths |= {os.path.realpath(path) for path in paths}  # a virtual environment behind a symlink
     return sorted(path for path in paths
                   if not any(path.startswith(other + "/") for other in paths))
@@ -302,6 +307,7 @@ class Cgroups:
         machine has none to give (not root, cgroup v2 or no controllers)."""
         if not cgroups_available():
             return None
+        _remove_stale_cgroups()
         folders = []
         try:
             for name, limits in CGROUP_LIMITS.items():
@@ -316,10 +322,10 @@ class Cgroups:
             return None
         return cls(folders)
 
-    def remove(self):
-        """Remove the cgroups, once every process in them has ended."""
+    def remove(self, attempts=100):
+        """Remove the cgroups, once every process in them has ended (retrying for a second)."""
         for folder in self.folders:
-            for _ in range(100):
+            for _ in range(attempts):
                 try:
                     folder.rmdir()
                     break
@@ -327,6 +333,15 @@ class Cgroups:
                     break
                 except OSError:
                     time.sleep(0.01)
+
+
+def _remove_stale_cgroups():
+    """Remove the empty cgroups of graders that were killed before they could (SIGKILL)."""
+    for name in CGROUP_LIMITS:
+        for folder in (CGROUP_ROOT / name).glob("nst-grade-*-*"):
+            pid = folder.name.split("-")[2]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                Cgroups([folder]).remove(attempts=1)
 
 
 def _joining(cgroups, command):

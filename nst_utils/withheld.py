@@ -48,17 +48,21 @@ def _own(name, exercise, stand_in):
     return None
 
 
+def _hand_over(own, name, exercise, args, kwargs):
+    """Call the submission's own `name` for the library; `Withheld` where there is none."""
+    if own is None:
+        raise _refuse(name, exercise)
+    _calling().add(name)  # its own use of the stand-in, from here on, is borrowing
+    try:
+        return own(*args, **kwargs)
+    finally:
+        _calling().discard(name)
+
+
 def function(name, exercise):
     """The stand-in for the library's function `name` while `exercise` is graded."""
     def stand_in(*args, **kwargs):
-        own = _own(name, exercise, stand_in)
-        if own is None:
-            raise _refuse(name, exercise)
-        _calling().add(name)
-        try:
-            return own(*args, **kwargs)
-        finally:
-            _calling().discard(name)
+        return _hand_over(_own(name, exercise, stand_in), name, exercise, args, kwargs)
 
     stand_in.__name__ = stand_in.__qualname__ = name
     stand_in.__doc__ = f"Withheld while {exercise} is graded."
@@ -70,13 +74,7 @@ def cls(name, exercise):
     class; a subclass (the student's own, or the library's) cannot be built."""
     def __new__(kind, *args, **kwargs):
         own = _own(name, exercise, stand_in) if kind is stand_in else None
-        if own is None:
-            raise _refuse(name, exercise)
-        _calling().add(name)
-        try:
-            return own(*args, **kwargs)
-        finally:
-            _calling().discard(name)
+        return _hand_over(own, name, exercise, args, kwargs)
 
     stand_in = type(name, (), {"__new__": __new__, "__doc__": f"Withheld while {exercise} is "
                                                                "graded."})

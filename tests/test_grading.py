@@ -251,7 +251,9 @@ def test_another_version_and_unreadable_files_are_graded_not_fatal(gradebook):
     assert other["preprocess_image"] == "0" and "another version" in other["reasons"]
     assert other["feature_reconstruction_loss"] == "1"
     garbage = gradebook["rows"][gradebook["garbage"]]
-    assert garbage["total"] == "0" and "cannot read the notebook" in garbage["reasons"]
+    assert garbage["total"] == "0" and garbage["reasons"] == (
+        "notebook: not graded: the file is not a Jupyter notebook (not JSON, or no nbformat "
+        "version)")
 
 
 def test_the_gradebook_is_never_overwritten_silently(gradebook, capsys):

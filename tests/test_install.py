@@ -293,11 +293,29 @@ def test_the_install_cell_is_invisible_to_the_grader():
         assert grading._imports_of(_install_cell(path).source) == ""
 
 
-def test_the_wheel_hides_its_solution_notebooks_from_the_sandbox(installed):
-    """A wheel carries the solution notebooks inside the package folder, which the sandbox
-    mounts: they are the sandbox's hidden paths there (and none in a checkout)."""
-    assert installed["hidden"] == installed["notebooks"]
+def test_the_wheel_hides_its_package_with_the_answers_from_the_sandbox(installed):
+    """A wheel's package folder, with the answers and the solution notebooks, lies inside
+    site-packages, which the sandbox mounts: it is the sandbox's hidden path there (a checkout's
+    is never mounted), and the sandbox imports the library built for it instead."""
+    assert installed["hidden"] == installed["module"].parent
+    assert installed["notebooks"].is_relative_to(installed["hidden"])
     assert sandbox.hidden_paths() == []
+
+
+def test_the_installed_wheel_grades_in_its_sandbox(wheel_venv, tmp_path):
+    """The wheel's grader builds the sandbox's library from the installed package and grades
+    the solution in full, and a submission that hands back the library's answer gets nothing."""
+    borrowing = nbformat.read(NOTEBOOKS[1], as_version=4)
+    cells = grading.exercises_in(borrowing)
+    borrowing.cells[cells["gram_matrix"]].source = (
+        "def gram_matrix(x):\n    return getattr(nst, 'gram_matrix')(x)\n")
+    nbformat.write(borrowing, tmp_path / "borrowing.ipynb")
+    shutil.copy(NOTEBOOKS[1], tmp_path / "solution.ipynb")
+    done = _run([wheel_venv / "bin" / "nst", "grade", ".", "--out", "grades.csv"],
+                cwd=tmp_path, timeout=600)
+    # its style loss calls its gram_matrix, which hands back the library's: both score 0
+    assert "borrowing.ipynb: 0/4" in done.stdout and "solution.ipynb: 4/4" in done.stdout
+    assert "raised Withheld" in (tmp_path / "grades.csv").read_text()
 
 
 SPY = """
