@@ -58,7 +58,7 @@ MISMATCH = "whose shapes do not match"
 _MISMATCHES = [re.compile(pattern) for pattern in (
     r"Incompatible shapes: \[([\d,]*)\] vs\. \[([\d,]*)\]",
     r"Matrix size-incompatible: In\[0\]: \[([\d,]*)\], In\[1\]: \[([\d,]*)\]",
-    r"Incompatible shapes for broadcasting: shapes=\[\(([\d, ]*),?\), \(([\d, ]*),?\)\]",
+    r"[Ii]ncompatible shapes for broadcasting: (?:shapes=\[)?\(([\d, ]*),?\), \(([\d, ]*),?\)",
     r"(?:shapes|got) \(([\d, ]*),?\),? (?:and )?\(([\d, ]*),?\)",
     r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)",
 )]

@@ -604,6 +604,8 @@ def test_a_shape_mismatch_is_a_sentence_naming_the_shapes():
      "failed: it combined arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3)"),
     ("Incompatible shapes for broadcasting: shapes=[(4, 4, 3), (3, 5, 3)]",  # JAX
      "arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3)"),
+    ("sub got incompatible shapes for broadcasting: (4, 4, 3), (3, 5, 3).",  # newer JAX
+     "arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3)"),
     ("The size of tensor a (4) must match the size of tensor b (3) at non-singleton dimension 1",
      "arrays whose shapes do not match, (4) and (3)"),  # PyTorch
     ("operands could not be broadcast together with shapes (4,4,3) (3,5,3) ",  # NumPy
