@@ -119,7 +119,8 @@ def _assign(args):
 
 
 def _grade(args):
-    from .grading import Gradebook, Options, grade, shown, submissions_in
+    from .grading import Gradebook, Options, grade
+    from .submissions import shown, submissions_in
 
     check(args)
     submissions = submissions_in(args.submissions)

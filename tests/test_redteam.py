@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nst_utils import grading, judging, rules, sandbox, sandbox_library
+from nst_utils import grading, judging, rules, sandbox, sandbox_library, submissions
 from nst_utils.cli import main
 
 NOTEBOOKS = grading.SOURCE_DIR
@@ -886,7 +886,7 @@ def test_a_reply_whose_shape_overflows_is_malformed_not_a_crash():
 
 
 def test_names_are_escaped_and_cells_neutralised():
-    assert grading.shown("a\nb\x1b[31m\udcff") == "a\\nb\\x1b[31m\\udcff"
+    assert submissions.shown("a\nb\x1b[31m\udcff") == "a\\nb\\x1b[31m\\udcff"
     assert grading._inert("=1+2") == "'=1+2" and grading._inert("\tx") == "\\tx"
     assert grading._inert("-rf") == "'-rf" and grading._inert("solution.ipynb") == "solution.ipynb"
 
