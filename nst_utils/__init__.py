@@ -5,8 +5,9 @@ One module per idea: `images` (I/O and VGG preprocessing), `weights` (finding Im
 JAX or PyTorch), `optimize` (the Evaluator and optimisers),
 `transfer` (`style_transfer()`), `memory`, `color` and `regions` (beyond Gatys 2016), `display`
 (figures for the notebooks), `checks` (the exercises' checks: `cases`, `probes`, `judging`),
-`grading` (student versions and the grader: `rules`, `sandbox_library` and `withheld` (the library
-the sandbox imports), `sandbox`, `jail`, `worker`, `wire`), `defaults` (names and defaults),
+`grading` (student versions and the grader: `submissions` (what was handed in), `rules`,
+`sandbox_library` and `withheld` (the library the sandbox imports), `sandbox`, `jail`, `worker`,
+`wire`), `defaults` (names and defaults),
 `preflight` (the checks before any work), and `commandline` and `cli` (the `nst` command;
 `nst_command` imports `commandline` before this file runs, so that it answers without Keras).
 """
