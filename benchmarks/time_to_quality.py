@@ -72,13 +72,13 @@ def run_on(options, scales, full=max(TARGET_ITERATIONS)):
     return dict(options, scales=tuple(scales), iterations=[*split[:-1], full])
 
 
-#: recipe name -> setup -> style_transfer options. Each runs its coarse scales as its default
-#: would and then full-size iterations until it reaches the last target (it stops there).
+#: recipe name -> setup -> style_transfer options. Each runs its coarse scales as the setup's
+#: default would split its iterations and then full-size iterations until it reaches the last
+#: target (it stops there).
 RECIPES = {
-    # issue 13's default: content start, half size then full size
-    "old default (0.5, 1)": lambda setup: run_on(default_options(setup), (0.5, 1.0)),
-    "default": lambda setup: run_on(default_options(setup),
-                                    default_options(setup).get("scales", DEFAULT_SCALES)),
+    "default (0.5, 1)": lambda setup: run_on(default_options(setup), default_options(setup).get(
+        "scales", DEFAULT_SCALES)),
+    "three scales (0.25, 0.5, 1)": lambda setup: run_on(default_options(setup), (0.25, 0.5, 1.0)),
 }
 
 
