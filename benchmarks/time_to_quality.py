@@ -1,7 +1,7 @@
 """Time to quality: how many CPU seconds each recipe needs to reach the loss of a single-scale run.
 
     nice -n 19 .venv/bin/python benchmarks/time_to_quality.py --size 256
-    nice -n 19 .venv/bin/python benchmarks/time_to_quality.py --size 384 --recipes default
+    nice -n 19 .venv/bin/python benchmarks/time_to_quality.py --size 384 --setups demo
 
 The reference is the plain run: raw pixels from the content image, one scale (the full size), 500
 L-BFGS iterations. Its best loss after 100, 250 and 500 iterations are the three targets. Each
