@@ -789,8 +789,8 @@ def hostile_folder(tmp_path_factory):
     (folder / "proc_environ.ipynb").symlink_to("/proc/self/environ")
     os.mkfifo(folder / "fifo.ipynb")
     (folder / "a_folder.ipynb").mkdir()  # a folder is walked, not graded
-    for name in HOSTILE_NAMES:
-        (folder / name).write_bytes(BLANK.read_bytes())
+    for name in HOSTILE_NAMES:  # the name is the attack: the content need not run
+        (folder / name).write_text("not a notebook")
     out = tmp / "grades.csv"
     files = sorted(path.name for path in folder.iterdir()
                    if not path.is_dir() or path.is_symlink())
