@@ -27,7 +27,7 @@ import stat
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from threading import Lock
+import threading
 
 import nbformat
 
@@ -249,6 +249,18 @@ def grade_one(path, options, known, builds):
     """
     row = {"submission": shown(path), "points": {}, "reasons": {}, "total": 0, "max": 0,
            "sandbox": "yes" if options.sandbox else "NO (--no-sandbox)"}
+    with _OWN_WORK:
+        _grade_safely(row, path, options, known, builds)
+    return row
+
+
+#: The grader's own work on a submission (reading, rules, judging with the Keras backend) is done
+#: for one submission at a time, in milliseconds; only the sandboxes run in parallel (--jobs),
+#: since the backends' bindings are not all safe to call from several threads at once.
+_OWN_WORK = threading.Lock()
+
+
+def _grade_safely(row, path, options, known, builds):
     try:
         notebook = parse_notebook(read_submission(path))
         _grade_notebook(row, notebook, options, known, builds)
@@ -260,7 +272,6 @@ def grade_one(path, options, known, builds):
         _zero(row, list(row["points"]) or known.get(options.assignment, []),
               f"not graded: the grader could not handle this notebook ({type(error).__name__}); "
               "it scores 0")
-    return row
 
 
 def _zero(row, exercises, reason):
@@ -292,9 +303,13 @@ def _grade_notebook(row, notebook, options, known, builds):
     steps += [{"kind": "probe", "exercise": name, "owners": [name],
                "inputs": {key: encode_array(value) for key, value in inputs[name].items()}}
               for name in inputs]
-    replies, problems, failure = sandbox.run_steps(
-        [{key: value for key, value in step.items() if key != "owners"} for step in steps],
-        options.cell_timeout, options.total_timeout, builds.folder(expected), options.sandbox)
+    _OWN_WORK.release()  # while this sandbox runs, the grader works on other submissions
+    try:
+        replies, problems, failure = sandbox.run_steps(
+            [{key: value for key, value in step.items() if key != "owners"} for step in steps],
+            options.cell_timeout, options.total_timeout, builds.folder(expected), options.sandbox)
+    finally:
+        _OWN_WORK.acquire()
     if 0 in problems:  # the preamble, before any of the submission's code
         failure = f"not checked: the grader's sandbox did not start ({problems[0]})"
     try:
@@ -524,7 +539,8 @@ class Gradebook:
         self.path = self._requested = Path(path)
         if self.path.exists() and not overwrite:
             raise NSTError(f"'{path}' already exists; choose another --out or pass --overwrite.")
-        self.rows, self._overwrite, self._ours, self._lock = [None] * count, overwrite, None, Lock()
+        self.rows, self._overwrite, self._ours = [None] * count, overwrite, None
+        self._lock = threading.Lock()
         self._number = 1
 
     def add(self, index, row):
