@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from nst_utils import sandbox
+from nst_utils.grader import sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "02_style_reconstruction.ipynb"

@@ -1,15 +1,20 @@
 """nst_utils: neural style transfer (Gatys et al., CVPR 2016) with Keras 3, built to be read.
 
-One module per idea: `images` (I/O and VGG preprocessing), `weights` (finding ImageNet weights),
-`models` (VGG feature extractors), `losses`, `backend` (gradients and compilation on TensorFlow,
-JAX or PyTorch), `optimize` (the Evaluator and optimisers),
-`transfer` (`style_transfer()`), `memory`, `color` and `regions` (beyond Gatys 2016), `display`
-(figures for the notebooks), `checks` (the exercises' checks: `cases`, `probes`, `judging`),
-`grading` (student versions and the grader: `submissions` (what was handed in), `rules`,
-`sandbox_library` and `withheld` (the library the sandbox imports), `sandbox`, `jail`, `worker`,
-`wire`), `defaults` (names and defaults),
-`preflight` (the checks before any work), and `commandline` and `cli` (the `nst` command;
-`nst_command` imports `commandline` before this file runs, so that it answers without Keras).
+Three rooms, one per audience, and imports that run one way (grader -> exercises -> library):
+
+* The method, which a student reads next to the paper (this package's own modules): `images`
+  (I/O and VGG preprocessing), `weights` (finding ImageNet weights), `models` (VGG feature
+  extractors), `losses`, `backend` (gradients and compilation on TensorFlow, JAX or PyTorch),
+  `optimize` (the Evaluator and optimisers), `transfer` (`style_transfer()`), `defaults` (names,
+  defaults and presets), `preflight` (the checks before any work), `files`, `errors`,
+  `bundled`, `animation`, `display` (the notebooks' figures), and beyond Gatys 2016: `memory`,
+  `color` and `regions`.
+* `nst_utils.exercises`: one module and one record per exercise, and the students' checks.
+* `nst_utils.grader`: student versions, nbgrader and otter export, and `nst grade`'s sandboxed
+  grading.
+
+`commandline` and `cli` are the `nst` command (`nst_command` imports `commandline` before this
+file runs, so that it answers without Keras); `checks` is the exercises' old name.
 """
 
 import os

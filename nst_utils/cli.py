@@ -110,7 +110,8 @@ def _weights(args):
 
 
 def _assign(args):
-    from .grading import SOURCE_DIR, TARGETS, assign
+    from .grader.notebooks import SOURCE_DIR
+    from .grader.release import TARGETS, assign
 
     # Without SOURCE the output goes to the current folder, never into an installed package.
     out = args.out or (None if args.source else Path("notebooks") / TARGETS[args.format])
@@ -119,8 +120,9 @@ def _assign(args):
 
 
 def _grade(args):
-    from .grading import Gradebook, Options, grade
-    from .submissions import shown, submissions_in
+    from .grader.gradebook import Gradebook
+    from .grader.grading import Options, grade
+    from .grader.submissions import shown, submissions_in
 
     check(args)
     submissions = submissions_in(args.submissions)

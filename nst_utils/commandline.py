@@ -2,7 +2,7 @@
 
 Loading Keras and TensorFlow takes seconds, which a typo or `--help` should not wait for. This
 module imports only the standard library and nst_utils' light modules (`defaults`, `errors`,
-`bundled`, `submissions`); `check` uses `preflight` (NumPy and Pillow) for everything `style_transfer()` checks
+`bundled`, `grader.submissions`); `check` uses `preflight` (NumPy and Pillow) for everything `style_transfer()` checks
 before its first model run. `nst_command` runs `check` before the package's `__init__` (which
 imports Keras), and `nst_utils.cli` runs the command itself.
 """
@@ -14,7 +14,7 @@ from .bundled import IMAGES_DIR
 from .defaults import (COMMAND, CONVNETS, INIT_NAMES, OPTIMIZERS, POOLINGS, PRESERVE_COLOR,
                        TRANSFER)
 from .errors import NSTError
-from .submissions import submissions_in
+from .grader.submissions import submissions_in
 
 #: What `nst transfer` paints when given no images: the demo.
 DEFAULT_CONTENT = "chelsea.jpg"

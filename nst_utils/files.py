@@ -36,6 +36,11 @@ def atomic_write(path, write, overwrite=False):
     return path
 
 
+def text_writer(text):
+    """A writer for `atomic_write` of `text` as UTF-8."""
+    return lambda handle: handle.write(text.encode("utf-8"))
+
+
 def _exists(path):
     return NSTError(f"'{path}' already exists; choose another name, or pass "
                     f"{option('overwrite', True)} to replace it.")

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Document this checkout's library, whichever copy of nst the environment has installed.
 sys.path.insert(0, str(ROOT))
 
-from nst_utils.grading import make_student_version  # noqa: E402
+from nst_utils.grader.release import make_student_version  # noqa: E402
 
 REPOSITORY = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
 COLAB = REPOSITORY.replace("https://github.com/", "https://colab.research.google.com/github/")

@@ -6,26 +6,29 @@ import numpy as np
 import pytest
 from keras import ops
 
-from nst_utils import (backend, cases, checks, grading, images, judging, losses, probes, rules,
-                       transfer, wire)
-from nst_utils.exercises import LIBRARY as REFERENCES
+from nst_utils import backend, exercises, images, losses, transfer
+from nst_utils.exercises import EXERCISES, references
+from nst_utils.exercises.probing import attempt
+from nst_utils.grader import notebooks, rules, wire
+
+REFERENCES = references()
 
 
-@pytest.mark.parametrize("name", sorted(checks.CHECKS))
-@pytest.mark.parametrize("seed", [checks.STUDENT_SEED, 2**100 + 7])
+@pytest.mark.parametrize("name", sorted(exercises.CHECKS))
+@pytest.mark.parametrize("seed", [exercises.STUDENT_SEED, 2**100 + 7])
 def test_the_reference_earns_full_points(name, seed, capsys):
-    result = checks.CHECKS[name](REFERENCES[name], seed=seed)
-    assert result.passed and result.points == checks.POINTS[name]
+    result = exercises.CHECKS[name](REFERENCES[name], seed=seed)
+    assert result.passed and result.points == EXERCISES[name].points
     out = capsys.readouterr().out
     assert "✗" not in out and out.count("✓") == result.cases
 
 
-@pytest.mark.parametrize("name", sorted(checks.CHECKS))
+@pytest.mark.parametrize("name", sorted(exercises.CHECKS))
 def test_unfinished_work_is_reported_not_raised(name, capsys):
     def unfinished(*args, **kwargs):
         raise NotImplementedError()
 
-    result = checks.CHECKS[name](unfinished)
+    result = exercises.CHECKS[name](unfinished)
     assert not result and result.points == 0
     assert "✗" in capsys.readouterr().out
     assert any("not implemented yet" in failure for failure in result.failures)
@@ -38,10 +41,10 @@ def failure_text(check, fn):
 
 
 def test_content_loss_hints():
-    text = failure_text(checks.check_feature_reconstruction_loss,
+    text = failure_text(exercises.check_feature_reconstruction_loss,
                         lambda b, o: ops.mean(ops.square(o - b)))
     assert "sum over all elements, not the mean" in text and "expected 490.345" in text
-    assert "no factor 1/2" in failure_text(checks.check_feature_reconstruction_loss,
+    assert "no factor 1/2" in failure_text(exercises.check_feature_reconstruction_loss,
                                            lambda b, o: 0.5 * ops.sum(ops.square(o - b)))
 
 
@@ -60,10 +63,10 @@ def test_gram_hints_for_mean_wrong_reshape_order_and_loops():
     def looping(x):
         return ops.stack([ops.sum(x * x[:, :, k:k + 1], axis=(0, 1)) for k in range(x.shape[-1])])
 
-    assert "do not divide by H*W" in failure_text(checks.check_gram_matrix, mean_gram)
-    assert "move the channel axis first" in failure_text(checks.check_gram_matrix, wrong_reshape)
-    assert "result must be C x C" in failure_text(checks.check_gram_matrix, wrong_order)
-    text = failure_text(checks.check_gram_matrix, looping)
+    assert "do not divide by H*W" in failure_text(exercises.check_gram_matrix, mean_gram)
+    assert "move the channel axis first" in failure_text(exercises.check_gram_matrix, wrong_reshape)
+    assert "result must be C x C" in failure_text(exercises.check_gram_matrix, wrong_order)
+    text = failure_text(exercises.check_gram_matrix, looping)
     assert "uses a loop" in text and "feature map:" not in text  # right values, but a loop
 
 
@@ -76,8 +79,8 @@ def test_style_loss_hints():
         diff = losses.gram_matrix(base) - losses.gram_matrix(output)
         return ops.sum(ops.square(diff)) / (4 * (h * w) ** 2)
 
-    assert "factor 1/4" in failure_text(checks.check_style_reconstruction_loss, no_quarter)
-    text = failure_text(checks.check_style_reconstruction_loss, homework_sizes)
+    assert "factor 1/4" in failure_text(exercises.check_style_reconstruction_loss, no_quarter)
+    text = failure_text(exercises.check_style_reconstruction_loss, homework_sizes)
     assert "sizes differ" in text and "its own map's H*W" in text
     assert "random 10x10x3 maps" not in text  # equal sizes were right
 
@@ -88,16 +91,16 @@ def test_total_variation_hint_for_full_differences():
                 + ops.sum(ops.square(x[:, :, 1:] - x[:, :, :-1])))
 
     assert "same (H-1) x (W-1) top-left block" in failure_text(
-        checks.check_total_variation_loss, full)
+        exercises.check_total_variation_loss, full)
 
 
 def test_preprocessing_hints():
     assert "reverse the channel axis" in failure_text(
-        checks.check_preprocess_image, lambda image: image[None] - images.VGG_MEAN_BGR)
+        exercises.check_preprocess_image, lambda image: image[None] - images.VGG_MEAN_BGR)
     assert "shape (1, H, W, 3)" in failure_text(
-        checks.check_preprocess_image, lambda image: images.preprocess_image(image)[0])
+        exercises.check_preprocess_image, lambda image: images.preprocess_image(image)[0])
     no_clip = lambda x, h, w: (np.reshape(x, (h, w, 3)) + images.VGG_MEAN_BGR)[:, :, ::-1]  # noqa
-    text = failure_text(checks.check_deprocess_image, no_clip)
+    text = failure_text(exercises.check_deprocess_image, no_clip)
     assert "dtype uint8" in text and "clip to 0-255" in text
 
 
@@ -118,7 +121,7 @@ def test_evaluator_that_evaluates_twice_loses_the_points():
         def grads(self, x):
             return self._run(x)[1]
 
-    result = checks.check_evaluator(Twice, verbose=False)
+    result = exercises.check_evaluator(Twice, verbose=False)
     assert result.cases - len(result.failures) == 4
     assert "ran the loss 2 times, expected once" in result.failures[0]
 
@@ -130,16 +133,16 @@ def test_weighted_loss_hint_for_unaveraged_layer_weights():
         return transfer.weighted_transfer_loss(extractor, content, style, content_layer,
                                                style_layers, content_weight, doubled, tv_weight)
 
-    text = failure_text(checks.check_weighted_transfer_loss, unaveraged)
+    text = failure_text(exercises.check_weighted_transfer_loss, unaveraged)
     assert "weighted style term" in text and "number of style layers" in text
     assert "content term" not in text
 
 
 def test_other_seeds_give_other_inputs():
     seen = []
-    checks.check_feature_reconstruction_loss(lambda b, o: seen.append(float(ops.sum(b))) or 0.0,
+    exercises.check_feature_reconstruction_loss(lambda b, o: seen.append(float(ops.sum(b))) or 0.0,
                                              verbose=False)
-    checks.check_feature_reconstruction_loss(lambda b, o: seen.append(float(ops.sum(b))) or 0.0,
+    exercises.check_feature_reconstruction_loss(lambda b, o: seen.append(float(ops.sum(b))) or 0.0,
                                              seed=12345, verbose=False)
     assert len(seen) == 6 and seen[0] != seen[3]  # values, identical maps, gradient
 
@@ -182,7 +185,7 @@ NUMPY_ANSWERS = {"feature_reconstruction_loss": numpy_content, "gram_matrix": nu
 
 @pytest.mark.parametrize("name", sorted(NUMPY_ANSWERS))
 def test_an_answer_without_gradient_fails_with_the_reason(name, capsys):
-    result = checks.CHECKS[name](NUMPY_ANSWERS[name])
+    result = exercises.CHECKS[name](NUMPY_ANSWERS[name])
     assert not result.passed and result.points == 0
     assert len(result.failures) == 1  # the values are right: only the gradient is missing
     (failure,) = result.failures
@@ -196,7 +199,7 @@ def test_a_wrong_gradient_is_caught_even_when_the_value_is_right():
     def frozen(x):  # the right value with a gradient of zero
         return losses.total_variation_loss(ops.stop_gradient(x)) + 0.0 * ops.sum(x)
 
-    text = failure_text(checks.check_total_variation_loss, frozen)
+    text = failure_text(exercises.check_total_variation_loss, frozen)
     assert text.startswith("a gradient flows back to x, and is right: expected")
     assert text.endswith(", got 0")
 
@@ -220,17 +223,17 @@ def homework_style(base, output):  # the course homework's part C, with K replac
 
 
 def test_unpacking_a_shape_is_not_a_loop(capsys):
-    result = checks.check_total_variation_loss(homework_tv)
+    result = exercises.check_total_variation_loss(homework_tv)
     assert result.passed and result.points == 2 and "✓ no loops" in capsys.readouterr().out
 
     def sliced(x):
         height, width = [int(n) for n in ops.shape(x)[1:3]]
         return losses.total_variation_loss(x[:, :height, :width])
 
-    assert checks.check_total_variation_loss(sliced, verbose=False).passed
+    assert exercises.check_total_variation_loss(sliced, verbose=False).passed
     # Part C passes the loop rule too; it fails only for maps of different sizes, which the
     # notebook asks for (it normalises by the style map's H*W alone).
-    text = failure_text(checks.check_style_reconstruction_loss, homework_style)
+    text = failure_text(exercises.check_style_reconstruction_loss, homework_style)
     assert text.startswith("style map 10x10x3, output 6x8x3 (sizes differ)") and "|" not in text
 
 
@@ -251,14 +254,14 @@ def test_a_loop_over_the_data_is_named_with_its_line():
         return total
 
     first = indices.__code__.co_firstlineno
-    text = failure_text(checks.check_gram_matrix, indices)
+    text = failure_text(exercises.check_gram_matrix, indices)
     assert text == (f"no loops: uses a loop on line {first + 2} (for k in range(x.shape[-1]):); "
                     "this exercise asks for a vectorised version with keras.ops (only a loop "
                     "over a shape is allowed, such as H, W, C = [int(j) for j in x.shape])")
-    text = failure_text(checks.check_total_variation_loss, values)
+    text = failure_text(exercises.check_total_variation_loss, values)
     assert f"line {values.__code__.co_firstlineno + 1} (return losses" in text
     assert f"line {waiting.__code__.co_firstlineno + 2} (while False:)" in failure_text(
-        checks.check_total_variation_loss, waiting)
+        exercises.check_total_variation_loss, waiting)
 
 
 def test_a_blank_stub_is_not_called_loop_free(capsys):
@@ -267,7 +270,7 @@ def test_a_blank_stub_is_not_called_loop_free(capsys):
         # YOUR CODE HERE
         raise NotImplementedError()
 
-    checks.check_total_variation_loss(total_variation_loss)
+    exercises.check_total_variation_loss(total_variation_loss)
     out = capsys.readouterr().out
     assert "✓" not in out
     assert ("✗ no loops — nothing to check yet: the function only raises NotImplementedError"
@@ -280,7 +283,7 @@ def test_the_grader_applies_the_same_loop_rule_to_the_cell(tmp_path):
             "    H, W, C = [int(j) for j in x.shape]\n"
             "    return ops.stack([ops.sum(x * x[:, :, k:k + 1], axis=(0, 1))\n"
             "                      for k in range(C)])\n")
-    source = grading._runnable(cell)
+    source = notebooks.runnable(cell)
     assert rules.loop_problem([(3, source, ["gram_matrix"])], "gram_matrix").startswith(
         "uses a loop on line 5 (for k in range(C)]))")
     unpacking = source.replace("ops.stack([ops.sum(x * x[:, :, k:k + 1], axis=(0, 1))\n"
@@ -297,7 +300,7 @@ def test_style_loss_hint_for_a_mean():
 
         return 0.25 * ops.mean(ops.square(normalized(base) - normalized(output)))
 
-    text = failure_text(checks.check_style_reconstruction_loss, mean_style)
+    text = failure_text(exercises.check_style_reconstruction_loss, mean_style)
     assert text.count("you took the mean of the squared differences, which divides by the C*C "
                       "entries of the Gram matrix (as the paper's 1/(4 N^2 M^2) does with N = C "
                       "channels): the style loss is 1/4 times their sum") == 2
@@ -321,11 +324,11 @@ def test_total_variation_hints_for_l1_and_one_direction():
 
     assert "expected 978.12, got 602.467. Hint: square the differences instead of taking their " \
            "absolute values: this total variation is the squared (L2) one, not the L1 one" in (
-               failure_text(checks.check_total_variation_loss, l1))
+               failure_text(exercises.check_total_variation_loss, l1))
     for one_way in (down_only, right_only):
         assert "Hint: you took the differences in one direction only: add the squared " \
                "differences to the pixel below and to the pixel on the right" in (
-                   failure_text(checks.check_total_variation_loss, one_way))
+                   failure_text(exercises.check_total_variation_loss, one_way))
 
 
 class Watched:
@@ -355,11 +358,11 @@ class Watched:
 
 
 def test_the_evaluator_pattern_above_is_right():
-    assert checks.check_evaluator(Watched, verbose=False).passed
+    assert exercises.check_evaluator(Watched, verbose=False).passed
 
 
 def test_evaluator_that_caches_forever_is_told_to_recompute():
-    result = checks.check_evaluator(Forever, verbose=False)
+    result = exercises.check_evaluator(Forever, verbose=False)
     assert result.cases - len(result.failures) == 3
     runs, fresh = result.failures
     assert runs.startswith("one evaluation serves loss(x) and grads(x): loss(x) then grads(x) "
@@ -370,26 +373,15 @@ def test_evaluator_that_caches_forever_is_told_to_recompute():
                           "again whenever x is not the point it kept")
 
 
-@pytest.mark.tensorflow
-def test_evaluator_without_tape_watch_is_told_to_watch():
-    result = checks.check_evaluator(unwatched_evaluator(), verbose=False)
-    assert not result.passed
-    loss = next(f for f in result.failures if f.startswith("loss(x) is the sum"))
-    assert loss.endswith("raised AttributeError: 'NoneType' object has no attribute 'numpy'. "
-                         "Hint: the tape gave no gradient (None): a GradientTape follows only "
-                         "variables and what it watches, so call tape.watch(image) inside the "
-                         "with block, before computing the loss")
-
-
 def test_the_gradient_weights_are_drawn_with_the_inputs():
-    first, again, other = (cases.gram_matrix(seed) for seed in (checks.STUDENT_SEED,
-                                                                checks.STUDENT_SEED, 2**100 + 7))
+    seeds = (exercises.STUDENT_SEED, exercises.STUDENT_SEED, 2**100 + 7)
+    first, again, other = (EXERCISES["gram_matrix"].inputs(seed) for seed in seeds)
     np.testing.assert_array_equal(first["weights"], again["weights"])  # the students' checks
     assert not np.allclose(first["weights"], other["weights"])  # the grader's fresh seeds
     assert first["weights"].shape == (6, 6) and first["x1"].shape == (4, 5, 6)
 
 
-# Every classic mistake of `judging.MISTAKES`, made on purpose: its hint must name it.
+# Every classic mistake of the exercises' records, made on purpose: its hint must name it.
 
 def ops_gram(x):
     features = ops.reshape(x, (-1, ops.shape(x)[-1]))
@@ -476,19 +468,6 @@ class Forever(Watched):
         return self._x is None  # computes once, at the first point, and never again
 
 
-def unwatched_evaluator():
-    import tensorflow as tf
-
-    class Unwatched(Watched):  # a student's own GradientTape, without tape.watch(image)
-        def _values(self, x):
-            image = tf.constant(np.reshape(x, self.shape), tf.float32)
-            with tf.GradientTape() as tape:
-                total = self._total(image)
-            return float(total), tape.gradient(total, image).numpy().ravel().astype(np.float64)
-
-    return Unwatched
-
-
 MEAN_BGR = images.VGG_MEAN_BGR
 WRONG_ANSWERS = {
     ("feature_reconstruction_loss", "mean"): lambda b, o: ops.mean(ops.square(o - b)),
@@ -548,7 +527,6 @@ WRONG_ANSWERS = {
     ("Evaluator", "stale_values"): Forever,
     ("Evaluator", "float32"): Float32,
     ("Evaluator", "not_flat"): NotFlat,
-    ("Evaluator", "unwatched"): unwatched_evaluator,
     ("weighted_transfer_loss", "content_unweighted"):
         wrong_library_terms(content_weight=lambda a: 1.0),
     ("weighted_transfer_loss", "layer_weights_not_averaged"): wrong_library_terms(
@@ -565,28 +543,23 @@ WRONG_ANSWERS = {
 
 
 def test_every_classic_mistake_is_made_below():
-    assert set(WRONG_ANSWERS) == {(exercise, name) for exercise, mistakes
-                                  in judging.MISTAKES.items() for name in mistakes}
+    assert set(WRONG_ANSWERS) == {(exercise, name) for exercise, record in EXERCISES.items()
+                                  for name in record.mistakes}
 
 
 def wrong_answer(exercise, mistake):
-    """The answer of WRONG_ANSWERS that makes `mistake` (skipped where it cannot be made)."""
-    answer = WRONG_ANSWERS[exercise, mistake]
-    if answer is unwatched_evaluator:
-        if backend.NAME != "tensorflow":
-            pytest.skip("a GradientTape is TensorFlow's")
-        answer = answer()
-    return answer
+    """The answer of WRONG_ANSWERS that makes `mistake`."""
+    return WRONG_ANSWERS[exercise, mistake]
 
 
 @pytest.mark.parametrize("exercise, mistake", sorted(WRONG_ANSWERS))
 def test_each_classic_mistake_gets_the_hint_that_names_it(exercise, mistake):
-    text = failure_text(checks.CHECKS[exercise], wrong_answer(exercise, mistake))
-    assert judging.MISTAKES[exercise][mistake].hint in text, text
+    text = failure_text(exercises.CHECKS[exercise], wrong_answer(exercise, mistake))
+    assert EXERCISES[exercise].mistakes[mistake].hint in text, text
 
 
 def test_a_shape_mismatch_is_a_sentence_naming_the_shapes():
-    text = failure_text(checks.check_weighted_transfer_loss, swapped)
+    text = failure_text(exercises.check_weighted_transfer_loss, swapped)
     first = text.split(" | ")[0]
     assert first == ("returns a function of the image giving the three terms: failed: it "
                      "combined arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3). Hint: "
@@ -622,7 +595,7 @@ def test_a_framework_error_reaches_students_as_a_sentence(message, sentence):
     def raising():
         raise ValueError(message)
 
-    failure = probes.attempt(raising)
+    failure = attempt(raising)
     assert sentence in failure
     assert not any(word in failure for word in ("function_node", "Op:", "name:", "zero-based"))
 
@@ -635,6 +608,6 @@ FIRST_FAILS_ELSEWHERE = {("Evaluator", "stale_values"): "never_recomputes"}
 def test_the_gradebook_keeps_the_hint(exercise, mistake):
     """The grader records an exercise's first failure, cut to 300 characters (wire.MAX_TEXT)."""
     shown = FIRST_FAILS_ELSEWHERE.get((exercise, mistake), mistake)
-    result = checks.CHECKS[exercise](wrong_answer(exercise, mistake), verbose=False)
+    result = exercises.CHECKS[exercise](wrong_answer(exercise, mistake), verbose=False)
     reason = result.failures[0][:wire.MAX_TEXT]
-    assert judging.MISTAKES[exercise][shown].hint in reason
+    assert EXERCISES[exercise].mistakes[shown].hint in reason

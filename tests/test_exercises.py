@@ -8,8 +8,9 @@ import pytest
 from keras import ops
 
 import nst_utils as nst
-from nst_utils import NSTError, losses, rules, style_transfer
-from nst_utils.exercises import LIBRARY, ExerciseFunctions
+from nst_utils import NSTError, losses, style_transfer
+from nst_utils.exercises import ExerciseFunctions, references
+from nst_utils.grader import rules
 from nst_utils.transfer import IMAGES_DIR
 
 CONTENT, STYLE = IMAGES_DIR / "chelsea.jpg", IMAGES_DIR / "scream.jpg"
@@ -29,7 +30,7 @@ def test_the_switch_picks_the_students_functions_when_they_are_used():
     assert on.gram_matrix is gram_matrix and dict(on) == {"gram_matrix": gram_matrix}
     assert off.gram_matrix is losses.gram_matrix and dict(off) == {}
     assert repr(on) == "your gram_matrix; the library's others"
-    assert set(LIBRARY) >= {"Evaluator", "weighted_transfer_loss", "total_variation_loss"}
+    assert set(references()) >= {"Evaluator", "weighted_transfer_loss", "total_variation_loss"}
     with pytest.raises(AttributeError, match="no exercise is called 'gram'"):
         on.gram
 
@@ -97,7 +98,7 @@ def test_an_own_evaluator_and_total_loss_drive_the_transfer(tmp_path, library_re
     def weighted_transfer_loss(extractor, content_batch, style_batch, content_layer,
                                style_layers, content_weight, style_weights, tv_weight):
         built.append(content_layer)
-        return LIBRARY["weighted_transfer_loss"](
+        return references()["weighted_transfer_loss"](
             extractor, content_batch, style_batch, content_layer, style_layers,
             content_weight, style_weights, tv_weight)
 
@@ -120,9 +121,9 @@ def test_an_own_total_loss_is_refused_where_it_cannot_serve(tmp_path):
 
 
 def test_the_switchs_table_of_answers_is_off_limits_to_submissions():
-    cell = ("from nst_utils.exercises import LIBRARY\n"
+    cell = ("from nst_utils.exercises import references\n"
             "def gram_matrix(x):\n"
-            "    return LIBRARY['gram_matrix'](x)\n")
+            "    return references()['gram_matrix'](x)\n")
     broken, _ = rules.violations([(-1, "import numpy as np", []), (4, cell, ["gram_matrix"])],
                                  ["gram_matrix"])
     assert broken == {"gram_matrix": "uses nst_utils.exercises, the grader's own code"}

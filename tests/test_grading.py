@@ -5,32 +5,33 @@ import csv
 import nbformat
 import pytest
 
-from nst_utils import grading
-from nst_utils.checks import POINTS
+from nst_utils.exercises import EXERCISES
+from nst_utils.grader import notebooks, release
+from nst_utils.grader.gradebook import Gradebook
 from nst_utils.cli import main
 from nst_utils.transfer import IMAGES_DIR
 
 NOTEBOOKS = IMAGES_DIR.parent / "notebooks"
 SOURCES = sorted(path for path in NOTEBOOKS.glob("*.ipynb")
-                 if grading.exercises_in(nbformat.read(path, as_version=4)))
+                 if notebooks.exercises_in(nbformat.read(path, as_version=4)))
 
 
 def test_every_exercise_is_in_some_notebook():
     covered = set()
     for path in SOURCES:
-        covered |= set(grading.exercises_in(nbformat.read(path, as_version=4)))
-    assert covered == set(POINTS)
+        covered |= set(notebooks.exercises_in(nbformat.read(path, as_version=4)))
+    assert covered == set(EXERCISES)
 
 
 def test_committed_student_versions_are_up_to_date():
     assert SOURCES, "no notebook with exercises found"
     for path in SOURCES:
         notebook = nbformat.read(path, as_version=4)
-        assert notebook.metadata.get("nst") == grading.exercise_metadata(notebook, path.stem), (
+        assert notebook.metadata.get("nst") == notebooks.exercise_metadata(notebook, path.stem), (
             f"{path.name}'s exercise list is not recorded: run `nst assign`")
         committed = NOTEBOOKS / "student" / path.name
         assert committed.exists(), f"run `nst assign` to create {committed.name}"
-        expected = nbformat.writes(grading.make_student_version(notebook)) + "\n"
+        expected = nbformat.writes(release.make_student_version(notebook)) + "\n"
         assert committed.read_text() == expected, (
             f"notebooks/student/{path.name} is out of date with its source: run `nst assign`")
 
@@ -40,7 +41,7 @@ def test_assign_writes_student_versions(tmp_path):
     source.mkdir()
     for path in SOURCES:
         (source / path.name).write_text(path.read_text())
-    written = grading.assign(source, tmp_path / "student")
+    written = release.assign(source, tmp_path / "student")
     assert [p.name for p in written] == [p.name for p in SOURCES]
     for path in written:
         assert path.read_text() == (NOTEBOOKS / "student" / path.name).read_text()
@@ -49,18 +50,18 @@ def test_assign_writes_student_versions(tmp_path):
 def test_student_versions_hide_every_solution():
     for path in SOURCES:
         student = (NOTEBOOKS / "student" / path.name).read_text()
-        assert grading.BEGIN not in student and "raise NotImplementedError()" in student
+        assert notebooks.BEGIN not in student and "raise NotImplementedError()" in student
         notebook = nbformat.read(NOTEBOOKS / "student" / path.name, as_version=4)
         assert all(not cell.get("outputs") for cell in notebook.cells)
         assert set(notebook.metadata["nst"]["exercises"]) == set(
-            grading.exercises_in(nbformat.read(path, as_version=4)))
+            notebooks.exercises_in(nbformat.read(path, as_version=4)))
 
 
 def planted(source, replacements, tmp_path, name):
     """A copy of solution notebook `source` with some exercise cells replaced."""
     notebook = nbformat.read(source, as_version=4)
     for exercise, code in replacements.items():
-        notebook.cells[grading.exercises_in(notebook)[exercise]].source = code
+        notebook.cells[notebooks.exercises_in(notebook)[exercise]].source = code
     path = tmp_path / name
     nbformat.write(notebook, path)
     return path
@@ -143,7 +144,7 @@ class Evaluator:
 
 def source_with(exercise):
     return next(p for p in SOURCES
-                if exercise in grading.exercises_in(nbformat.read(p, as_version=4)))
+                if exercise in notebooks.exercises_in(nbformat.read(p, as_version=4)))
 
 
 @pytest.fixture(scope="module")
@@ -233,7 +234,7 @@ def test_answers_without_gradient_lose_their_points_and_shape_unpacking_is_fine(
             assert row[name] == "0", (name, row)
             assert f"{name}: a gradient flows back to" in row["reasons"], row["reasons"]
         assert row["reasons"].count("no gradient flows back to the input") == len(names)
-        assert int(row["total"]) == int(row["max"]) - sum(POINTS[name] for name in names)
+        assert int(row["total"]) == int(row["max"]) - sum(EXERCISES[name].points for name in names)
     assert rows[2]["gram_matrix"] == "2"  # UNPACKING_GRAM
     assert "the weighted content term" not in rows[3]["reasons"]  # right values, no gradient
 
@@ -307,7 +308,7 @@ def test_the_gradebook_keeps_every_row_when_a_file_appears_at_its_path(tmp_path)
     out = tmp_path / "grades.csv"
     row = {"submission": "a.ipynb", "points": {"gram_matrix": 2}, "reasons": {}, "total": 2,
            "max": 4, "sandbox": "yes"}
-    book = grading.Gradebook(out, 3)
+    book = Gradebook(out, 3)
     book.add(1, row)
     assert out.read_text().splitlines()[1].startswith("a.ipynb,2,2,4,yes")
     out.write_text("someone else's file")  # a file appears at --out while grading
@@ -327,7 +328,7 @@ def test_student_versions_follow_nbgrader_rules_for_regions_and_locks():
             "x = f()\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\nx",
             metadata={"nbgrader": {"grade": True, "locked": True}}),
     ])
-    student = grading.make_student_version(notebook)
+    student = release.make_student_version(notebook)
     assert [cell.source for cell in student.cells] == [
         "Why?\n\nYOUR ANSWER HERE", "YOUR ANSWER HERE", "x = f()\nx"]
     assert student.cells[0].metadata["deletable"] is False

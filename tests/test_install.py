@@ -30,7 +30,8 @@ from IPython.core.inputtransformer2 import TransformerManager
 from PIL import Image
 
 import nst_utils
-from nst_utils import grading, sandbox, weights
+from nst_utils import weights
+from nst_utils.grader import grading, notebooks, sandbox
 from nst_utils.bundled import IMAGES_DIR, NOTEBOOKS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +106,7 @@ def installed(wheel_venv, tmp_path_factory):
     """What the wheel venv's nst_utils says of itself, asked from a folder outside the checkout
     (the checkout's own folder would put its nst_utils first on sys.path)."""
     asked = _run([wheel_venv / "bin" / "python", "-c",
-                  "from nst_utils import bundled as b, sandbox as s; "
+                  "from nst_utils import bundled as b; from nst_utils.grader import sandbox as s; "
                   "print(b.__file__, b.IMAGES_DIR, b.NOTEBOOKS_DIR, *s.hidden_paths())"],
                  cwd=tmp_path_factory.mktemp("elsewhere")).stdout.split()
     return dict(zip(["module", "images", "notebooks", "hidden"], map(Path, asked)))
@@ -290,7 +291,7 @@ def _colab_badge(path):
 def test_the_install_cell_is_invisible_to_the_grader():
     """It has no top-level import, so the grader's sandbox never runs it."""
     for path in NOTEBOOKS:
-        assert grading._imports_of(_install_cell(path).source) == ""
+        assert notebooks.imports_of(_install_cell(path).source) == ""
 
 
 def test_the_wheel_hides_its_package_with_the_answers_from_the_sandbox(installed):
@@ -306,7 +307,7 @@ def test_the_installed_wheel_grades_in_its_sandbox(wheel_venv, tmp_path):
     """The wheel's grader builds the sandbox's library from the installed package and grades
     the solution in full, and a submission that hands back the library's answer gets nothing."""
     borrowing = nbformat.read(NOTEBOOKS[1], as_version=4)
-    cells = grading.exercises_in(borrowing)
+    cells = notebooks.exercises_in(borrowing)
     borrowing.cells[cells["gram_matrix"]].source = (
         "def gram_matrix(x):\n    return getattr(nst, 'gram_matrix')(x)\n")
     nbformat.write(borrowing, tmp_path / "borrowing.ipynb")
@@ -333,13 +334,13 @@ raise RuntimeError('RESULT ' + RESULT)
 
 def test_a_hidden_path_is_empty_inside_the_sandbox(tmp_path, monkeypatch):
     """The checkout's solution notebooks, mounted and hidden as a wheel's would be."""
-    notebooks = str(ROOT / "notebooks")
+    solutions = str(ROOT / "notebooks")
     monkeypatch.setattr(sandbox, "read_only_paths",
-                        lambda paths=sandbox.read_only_paths(): [*paths, notebooks])
-    monkeypatch.setattr(sandbox, "hidden_paths", lambda: [notebooks])
+                        lambda paths=sandbox.read_only_paths(): [*paths, solutions])
+    monkeypatch.setattr(sandbox, "hidden_paths", lambda: [solutions])
     spy = nbformat.read(ROOT / "notebooks" / "student" / NOTEBOOKS[1].name, as_version=4)
-    cells = grading.exercises_in(spy)
-    spy.cells[cells["gram_matrix"]].source = SPY.format(solutions=notebooks)
+    cells = notebooks.exercises_in(spy)
+    spy.cells[cells["gram_matrix"]].source = SPY.format(solutions=solutions)
     spy.cells[cells["style_reconstruction_loss"]].source = REPORT
     nbformat.write(spy, tmp_path / "spy.ipynb")
     (row,) = grading.grade([tmp_path / "spy.ipynb"], grading.Options(total_timeout=120))

@@ -23,15 +23,16 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from nst_utils import grading
-from nst_utils.checks import POINTS
+from nst_utils.exercises import EXERCISES
+from nst_utils.grader import gradebook, grading, notebooks
+from nst_utils.grader.release import COLAB_SOLUTIONS
 from nst_utils.transfer import IMAGES_DIR
 
 ROOT = IMAGES_DIR.parent
 NOTEBOOKS = ROOT / "notebooks"
 CONFIG = ROOT / "nbgrader_course" / "nbgrader_config.py"
 ASSIGNMENTS = [path.stem for path in sorted(NOTEBOOKS.glob("0*.ipynb"))
-               if grading.exercises_in(nbformat.read(path, as_version=4))]
+               if notebooks.exercises_in(nbformat.read(path, as_version=4))]
 PARTIAL = "01_content_reconstruction"
 # Exercise cell -> its code: preprocess_image right, deprocess_image blank, the content loss wrong.
 PARTIAL_CELLS = {
@@ -84,7 +85,7 @@ def course(tmp_path_factory):
             course, "blank", assignment, nbformat.read(release, as_version=4))
     partial = nbformat.read(course / "release" / PARTIAL / f"{PARTIAL}.ipynb", as_version=4)
     for exercise, code in PARTIAL_CELLS.items():
-        partial.cells[grading.exercises_in(partial)[exercise]].source = code
+        partial.cells[notebooks.exercises_in(partial)[exercise]].source = code
     submitted[("partial", PARTIAL)] = submit(course, "partial", PARTIAL, partial)
     for assignment in ASSIGNMENTS:
         nbgrader(course, "autograde", assignment, "--student=solution", "--no-execute")
@@ -93,7 +94,7 @@ def course(tmp_path_factory):
     nbgrader(course, "export", "--to", str(course / "nbgrader_grades.csv"))
     paths = list(submitted.values())
     out = course / "nst_grades.csv"
-    book = grading.Gradebook(out, len(paths))
+    book = gradebook.Gradebook(out, len(paths))
     grading.grade(paths, grading.Options(cell_timeout=30), jobs=2, on_row=book.add)
     with open(out, newline="") as handle:
         nst_rows = {row["submission"]: row for row in csv.DictReader(handle)}
@@ -113,9 +114,9 @@ def test_the_solution_gets_every_point_and_the_blank_none(course):
                 for name, points in auto_points(course["dir"], "solution", assignment).items()}
     blank = {name: points for assignment in ASSIGNMENTS
              for name, points in auto_points(course["dir"], "blank", assignment).items()}
-    assert solution == {name: float(points) for name, points in POINTS.items()}
+    assert solution == {name: float(record.points) for name, record in EXERCISES.items()}
     assert sum(solution.values()) == 13
-    assert blank == {name: 0.0 for name in POINTS}
+    assert blank == {name: 0.0 for name in EXERCISES}
 
 
 def test_nbgrader_and_nst_grade_agree_exercise_by_exercise(course):
@@ -164,7 +165,7 @@ def test_nst_assign_writes_what_nbgrader_releases(course):
             for key in ("checksum", "cell_type"):  # nbgrader's own metadata
                 theirs.metadata.get("nbgrader", {}).pop(key, None)
             if theirs.cell_type == "markdown":  # nst assign points the Colab badge at itself
-                theirs.source = grading.COLAB_SOLUTIONS.sub(r"\1student/", theirs.source)
+                theirs.source = COLAB_SOLUTIONS.sub(r"\1student/", theirs.source)
             assert theirs == mine, (assignment, mine.get("id"))
             assert "execution" not in mine.metadata and "NBVAL" not in mine.source
 

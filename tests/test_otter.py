@@ -8,8 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nst_utils import grading
-from nst_utils.checks import POINTS
+from nst_utils.exercises import EXERCISES
+from nst_utils.grader import notebooks, release
 from nst_utils.cli import main
 from nst_utils.transfer import IMAGES_DIR
 
@@ -50,13 +50,14 @@ def test_every_exercise_is_an_all_or_nothing_question_with_public_and_hidden_tes
                 assert hidden.source.startswith("# HIDDEN\n") and "seed=secrets" in hidden.source
                 assert cells[index + 3].source == "# END TESTS"
     auto = {name: config for name, config in questions.items() if "manual" not in config}
-    assert {name: int(config["points"]) for name, config in auto.items()} == POINTS
+    assert {name: int(config["points"]) for name, config in auto.items()} == {
+        name: record.points for name, record in EXERCISES.items()}
     assert all(config["all_or_nothing"] == "true" for config in auto.values())
     assert len(questions) - len(auto) == 5  # notebook 03's answers graded by hand
 
 
 def test_the_export_is_deterministic(export, tmp_path):
-    again = grading.assign(NOTEBOOKS, tmp_path, "otter")
+    again = release.assign(NOTEBOOKS, tmp_path, "otter")
     assert [path.read_text() for path in again] == [
         (export / path.name).read_text() for path in again]
 
@@ -74,7 +75,7 @@ def test_otter_assign_accepts_every_export_and_hides_solutions_and_hidden_tests(
                 assert longest not in student_text, (master.name, longest)
         assert "seed=secrets" not in student_text
         tests = autograder.metadata["otter"]["tests"]
-        exercises = grading.exercises_in(solution)
+        exercises = notebooks.exercises_in(solution)
         assert set(exercises) <= set(tests)
         for name in exercises:
             cases = tests[name]["suites"][0]["cases"]

@@ -25,10 +25,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nst_utils import grading, judging, rules, sandbox, sandbox_library, submissions
+from nst_utils.exercises import EXERCISES, judging
+from nst_utils.grader import (gradebook, grading, notebooks, reading, rules, sandbox,
+                              sandbox_library, submissions, wire)
 from nst_utils.cli import main
 
-NOTEBOOKS = grading.SOURCE_DIR
+NOTEBOOKS = notebooks.SOURCE_DIR
 SOLUTION = NOTEBOOKS / "02_style_reconstruction.ipynb"
 BLANK = NOTEBOOKS / "student" / "02_style_reconstruction.ipynb"
 SITE_PACKAGES = Path(next(p for p in sys.path if p.endswith("site-packages")))
@@ -92,13 +94,14 @@ except Exception as error:
 """ + STUB,
     "patched_checks": """
 import numpy
-import nst_utils.checks as checks, nst_utils.judging as judging, nst_utils.probes as probes
+import nst_utils.exercises as exercises, nst_utils.exercises.judging as judging
+import nst_utils.exercises.gram_matrix as gram
 numpy.allclose = lambda *a, **k: True
 numpy.testing.assert_allclose = lambda *a, **k: None
-probes.PROBES["gram_matrix"] = lambda fn, inputs: {"x0": numpy.eye(3), "x1": numpy.eye(6)}
+gram.probe = lambda fn, inputs: {"x0": numpy.eye(3), "x1": numpy.eye(6)}
 RESULT = ""
-for patch in ('checks.CHECKS["gram_matrix"] = lambda *a, **k: None',
-              'checks.POINTS["gram_matrix"] = 2000', 'judging.judge = lambda *a, **k: []'):
+for patch in ('exercises.CHECKS["gram_matrix"] = lambda *a, **k: None',
+              'exercises.EXERCISES["gram_matrix"] = None', 'judging.compare = lambda *a, **k: None'):
     try:
         exec(patch)
         RESULT += "patched|"
@@ -106,7 +109,7 @@ for patch in ('checks.CHECKS["gram_matrix"] = lambda *a, **k: None',
         RESULT += type(error).__name__ + "|"
 """ + STUB,
     # Borrowed answers under spellings the syntax-tree rules do not know: the sandbox's library
-    # holds only stand-ins for the answers being graded (nst_utils.sandbox_library).
+    # holds only stand-ins for the answers being graded (nst_utils.grader.sandbox_library).
     "borrowed_getattr_constant": """
 def gram_matrix(x):
     return getattr(nst, "gram_matrix")(x)
@@ -365,7 +368,7 @@ except OSError as error:
 def _answer_digests(exercises):
     """Fingerprints of the code of the library's and the judge's answers to `exercises`."""
     objects = [obj for name in exercises for obj in rules.BORROWED[name]]
-    objects += [getattr(judging, name) for name in (*exercises, "_gram") if hasattr(judging, name)]
+    objects += [EXERCISES[name].judge for name in exercises] + [judging.gram]
     functions = [member for obj in objects for member in (
         vars(obj).values() if isinstance(obj, type) else [obj]) if hasattr(member, "__code__")]
     stack, digests = [function.__code__ for function in functions], set()
@@ -457,7 +460,7 @@ def attacked(tmp_path_factory):
               "site": SITE_PACKAGES, "solutions": NOTEBOOKS, "port": listener.port,
               "answers": _answer_digests(["gram_matrix", "style_reconstruction_loss"])}
     blank = nbformat.read(BLANK, as_version=4)
-    cells = grading.exercises_in(blank)
+    cells = notebooks.exercises_in(blank)
     paths = []
     for name, code in ATTACKS.items():
         notebook = nbformat.read(BLANK, as_version=4)
@@ -470,7 +473,7 @@ def attacked(tmp_path_factory):
         nbformat.write(notebook, paths[-1])
     metadata = nbformat.read(SOLUTION, as_version=4)  # metadata claiming fewer exercises
     metadata.metadata["nst"] = {"assignment": "no_such_assignment", "exercises": {"gram_matrix": 2}}
-    metadata.cells[grading.exercises_in(metadata)["style_reconstruction_loss"]].source = "pass\n"
+    metadata.cells[notebooks.exercises_in(metadata)["style_reconstruction_loss"]].source = "pass\n"
     paths.append(submissions / "fake_metadata.ipynb")
     nbformat.write(metadata, paths[-1])
     for name, source in (("blank", BLANK), ("solution", SOLUTION)):
@@ -561,7 +564,7 @@ def test_malformed_replies_make_a_zero_not_a_crash(garbage):
     if malformed is None:  # a well-formed line for the wrong step or with an extra field
         owned = [{**step, "owners": owners} for step, owners in
                  zip(steps, [[], ["gram_matrix"], ["gram_matrix"], ["gram_matrix"]])]
-        with pytest.raises(grading.Malformed):
+        with pytest.raises(wire.Malformed):
             grading._outcomes(owned, replies, problems)
     else:
         assert malformed.startswith("malformed reply from the sandbox")
@@ -572,7 +575,7 @@ def test_borrowed_answers_are_caught_from_the_syntax_tree(attacked):
     assert "nst_utils.losses.gram_matrix" in reason(attacked, "borrowed_alias")
     text = reason(attacked, "borrowed_dynamic")
     assert "uses exec()" in text and "getattr with a computed name" in text
-    assert "uses nst_utils.checks, the grader's own code" in reason(attacked, "patched_checks")
+    assert "uses nst_utils.exercises, the grader's own code" in reason(attacked, "patched_checks")
 
 
 def test_answers_borrowed_under_any_spelling_are_not_in_the_sandbox(attacked):
@@ -630,9 +633,9 @@ def unchecked(tmp_path_factory):
             code += "\nRESULT = 'done'"
         steps.append({"kind": "cell", "source": code + "\nraise RuntimeError(RESULT)",
                       "name": name})
-    inputs = grading.CASES["gram_matrix"](12345)
+    inputs = EXERCISES["gram_matrix"].inputs(12345)
     steps.append({"kind": "probe", "exercise": "gram_matrix",
-                  "inputs": {key: grading.encode_array(value) for key, value in inputs.items()}})
+                  "inputs": {key: wire.encode_array(value) for key, value in inputs.items()}})
     before = {folder: _digest(folder) for folder in
               (sandbox.PACKAGE_DIR, SITE_PACKAGES, submissions, home)}
     saved = os.environ.get("NST_TEST_SECRET")
@@ -675,7 +678,7 @@ def test_the_sandbox_alone_holds_every_attack(unchecked):
 
 
 def test_patched_checks_inside_change_only_raw_outputs(unchecked):
-    probe = unchecked["probe"]  # numpy and probes patched by an earlier step
+    probe = unchecked["probe"]  # numpy and the probe patched by an earlier step
     assert set(probe["raw"]) == {"x0", "x1"}
     assert all("array" in value for value in probe["raw"].values())  # eye(3), eye(6): wrong
     # the checks and the judge are not in the sandbox: nothing there to patch
@@ -739,7 +742,7 @@ def _code(source, **extra):
 def _borrowing_03():
     """The blank notebook 03 whose three exercises hand back the library's own answers."""
     notebook = nbformat.read(BLANK_03, as_version=4)
-    cells = grading.exercises_in(notebook)
+    cells = notebooks.exercises_in(notebook)
     sources = {"total_variation_loss": "def total_variation_loss(x):\n"
                                        "    return getattr(nst.losses, 'total_variation_loss')(x)\n",
                "Evaluator": "class Evaluator(nst.optimize.OwnEvaluator.__mro__[1]):\n    pass\n",
@@ -764,7 +767,7 @@ def hostile_folder(tmp_path_factory):
     (folder / "borrowing_03.ipynb").write_text(_borrowing_03())
     blank = nbformat.read(BLANK, as_version=4)
     deep = copy_of(blank)
-    deep.cells[grading.exercises_in(blank)["gram_matrix"]].source = (
+    deep.cells[notebooks.exercises_in(blank)["gram_matrix"]].source = (
         "def gram_matrix(x):\n    return " + "-" * 100_000 + "x\n")
     files = {
         "no_cell_type.ipynb": json.dumps(_notebook_json([{"metadata": {}, "source": "x = 1"}])),
@@ -782,7 +785,7 @@ def hostile_folder(tmp_path_factory):
         (folder / name).write_text(text)
     (folder / "binary.ipynb").write_bytes(b"\xff\xfe\x00" * 1000)
     with open(folder / "huge.ipynb", "wb") as handle:
-        handle.truncate(grading.MAX_NOTEBOOK_BYTES + 1)  # sparse: no disk used
+        handle.truncate(reading.MAX_NOTEBOOK_BYTES + 1)  # sparse: no disk used
     (folder / "link_to_secret.ipynb").symlink_to(secret)
     (folder / "link_to_honest.ipynb").symlink_to(folder / "honest.ipynb")
     (folder / "zero.ipynb").symlink_to("/dev/zero")
@@ -861,7 +864,7 @@ def test_no_secret_formula_or_control_character_reaches_the_gradebook_or_the_ter
     assert "NST_TEST" not in text and "PATH=" not in text  # /proc/self/environ never read
     for row in hostile_folder["rows"]:
         for value in row.values():
-            assert not value.startswith(grading.FORMULA_STARTS), value
+            assert not value.startswith(gradebook.FORMULA_STARTS), value
             assert value.isprintable(), value
     names = [row["submission"] for row in hostile_folder["rows"]]
     assert {"'=2+5+cmd|' -C calc'!A0.ipynb", "'+SUM(1).ipynb", "'-rf.ipynb", "'@SUM(1).ipynb",
@@ -881,14 +884,14 @@ def test_hostile_files_cost_the_grader_no_memory_time_or_process(hostile_folder)
 
 def test_a_reply_whose_shape_overflows_is_malformed_not_a_crash():
     huge = {"dtype": "float32", "shape": [65536] * 4, "data": ""}  # 2**64 elements wrap to 0
-    with pytest.raises(grading.Malformed):
-        grading.decode_value({"array": huge})
+    with pytest.raises(wire.Malformed):
+        wire.decode_value({"array": huge})
 
 
 def test_names_are_escaped_and_cells_neutralised():
     assert submissions.shown("a\nb\x1b[31m\udcff") == "a\\nb\\x1b[31m\\udcff"
-    assert grading._inert("=1+2") == "'=1+2" and grading._inert("\tx") == "\\tx"
-    assert grading._inert("-rf") == "'-rf" and grading._inert("solution.ipynb") == "solution.ipynb"
+    assert gradebook._inert("=1+2") == "'=1+2" and gradebook._inert("\tx") == "\\tx"
+    assert gradebook._inert("-rf") == "'-rf" and gradebook._inert("solution.ipynb") == "solution.ipynb"
 
 
 def _grader_leftovers(pid, wait=5):
@@ -902,7 +905,7 @@ def test_a_stop_ends_grading_at_once_keeping_what_was_graded(tmp_path, signum):
     folder.mkdir()
     (folder / "a_honest.ipynb").write_bytes(SOLUTION.read_bytes())
     spinner = nbformat.read(BLANK, as_version=4)
-    spinner.cells[grading.exercises_in(spinner)["gram_matrix"]].source = ATTACKS["cpu_spin"]
+    spinner.cells[notebooks.exercises_in(spinner)["gram_matrix"]].source = ATTACKS["cpu_spin"]
     nbformat.write(spinner, folder / "b_spinner.ipynb")
     out = tmp_path / "grades.csv"
     grader = subprocess.Popen(

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from nst_utils.probes import Failure
-from nst_utils.wire import Malformed, clean_text, decode_value, encode_value, parse_line
+from nst_utils.exercises.probing import Failure
+from nst_utils.grader.wire import Malformed, clean_text, decode_value, encode_value, parse_line
 
 
 @pytest.mark.parametrize("value", [np.arange(12, dtype=np.float32).reshape(3, 4),

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .probes import Failure
+from ..exercises.probing import Failure
 
 #: What a probe may return, at most: array elements, dimensions, dictionary keys, message length.
 MAX_ELEMENTS, MAX_DIMS, MAX_KEYS, MAX_TEXT = 1 << 16, 6, 10, 300

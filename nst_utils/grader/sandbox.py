@@ -1,9 +1,9 @@
 """Running a submission's code where it cannot touch anything else: the grader's OS sandbox.
 
 One sandbox per run of a submission: util-linux `unshare` gives it its own mount, PID, network,
-IPC and UTS namespaces (and a user namespace when the grader is not root), and `nst_utils.jail`
+IPC and UTS namespaces (and a user namespace when the grader is not root), and `nst_utils.grader.jail`
 builds inside them a read-only root holding only the interpreter, the installed packages and the
-library built for the assignment (`nst_utils.sandbox_library`: the graded answers withheld), with
+library built for the assignment (`nst_utils.grader.sandbox_library`: the graded answers withheld), with
 an empty home and /tmp, resource limits, a seccomp filter and no rights (see its docstring). Where
 the grader is root and cgroup v1's memory and pids controllers are there, each sandbox also gets
 a cgroup of its own that caps all it holds together (`CGROUP_LIMITS`). The grader writes the request on the sandbox's standard input and reads its replies,
@@ -26,12 +26,12 @@ import threading
 import time
 from pathlib import Path
 
-from . import backend
-from .errors import NSTError
+from .. import backend
+from ..errors import NSTError
 from .wire import Malformed, parse_line
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-JAIL = PACKAGE_DIR / "jail.py"
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+JAIL = Path(__file__).resolve().parent / "jail.py"
 #: Resource limits of every process in a sandbox (setrlimit names and values). PyTorch's wheel
 #: maps its CUDA libraries at import, over 3 GiB of address space even where no GPU is used.
 LIMITS = {"RLIMIT_AS": (4 if backend.NAME == "torch" else 3) << 30, "RLIMIT_NPROC": 64,

@@ -1,6 +1,6 @@
 """The first code to run inside a grading sandbox: build a minimal root, then drop every right.
 
-`nst_utils.sandbox` starts this file as a script, as process 1 of fresh PID, mount, network, IPC
+`nst_utils.grader.sandbox` starts this file as a script, as process 1 of fresh PID, mount, network, IPC
 and UTS namespaces (and a user namespace when the grader is not root). It uses the standard
 library only and no file of the submission. With its JSON configuration (argv[1]) it:
 
@@ -8,14 +8,14 @@ library only and no file of the submission. With its JSON configuration (argv[1]
    interpreter, the installed packages, the `nst_utils` package and the system libraries,
    covering the configuration's hidden folders (solutions inside them) with empty ones; adds
    `/dev/null`, `/dev/zero`, `/dev/urandom`, a fresh `/proc`, and empty size-capped tmpfs `/tmp`
-   and home; mounts the library built for this assignment (`nst_utils.sandbox_library`: the
+   and home; mounts the library built for this assignment (`nst_utils.grader.sandbox_library`: the
    graded answers withheld) at `LIBRARY_MOUNT`, in place of the installed package, which is not
    mounted; then makes the root read-only and switches to it (pivot_root), unmounting the rest;
 2. sets the resource limits, drops every capability, sets no_new_privs, and (when it is real
    root) becomes an unprivileged user id, so that the process limit applies; then installs a
    seccomp filter (`SECCOMP_DENIED`): no new namespaces, mounts, keyrings, memory files or
    shared memory segments, whatever the process does next;
-3. replaces the environment with the configuration's, and runs `nst_utils.worker` from the
+3. replaces the environment with the configuration's, and runs `nst_utils.grader.worker` from the
    built library.
 
 Without ``"namespaces"`` it only does steps 2 (limits, no filter) and 3: the instructor's
@@ -244,8 +244,8 @@ def main():
     # The built library comes first; the installed package is not mounted (or, with
     # --no-sandbox, comes after it and is never imported).
     sys.path.insert(0, LIBRARY_MOUNT if config["namespaces"] else config["library"])
-    sys.argv = ["nst_utils.worker"]
-    runpy.run_module("nst_utils.worker", run_name="__main__", alter_sys=True)
+    sys.argv = ["nst_utils.grader.worker"]
+    runpy.run_module("nst_utils.grader.worker", run_name="__main__", alter_sys=True)
 
 
 if __name__ == "__main__":

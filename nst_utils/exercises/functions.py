@@ -13,17 +13,7 @@ picture. The names are looked up when used, because the exercise cells run after
 
 from collections.abc import Mapping
 
-from . import images, losses, optimize, transfer
-
-#: The library's answer to each exercise, keyed by the name students give theirs.
-LIBRARY = {"preprocess_image": images.preprocess_image,
-           "deprocess_image": images.deprocess_image,
-           "feature_reconstruction_loss": losses.feature_reconstruction_loss,
-           "gram_matrix": losses.gram_matrix,
-           "style_reconstruction_loss": losses.style_reconstruction_loss,
-           "total_variation_loss": losses.total_variation_loss,
-           "Evaluator": optimize.Evaluator,
-           "weighted_transfer_loss": transfer.weighted_transfer_loss}
+from .index import references
 
 
 class ExerciseFunctions(Mapping):
@@ -40,15 +30,17 @@ class ExerciseFunctions(Mapping):
     def _own(self):
         if not self._use_mine:
             return {}
-        return {name: self._namespace[name] for name in LIBRARY
+        library = references()
+        return {name: self._namespace[name] for name in library
                 if callable(self._namespace.get(name))
-                and self._namespace[name] is not LIBRARY[name]}
+                and self._namespace[name] is not library[name]}
 
     def __getattr__(self, name):
-        if name not in LIBRARY:
+        library = references()
+        if name.startswith("_") or name not in library:
             raise AttributeError(f"no exercise is called {name!r}; the exercises are "
-                                 f"{', '.join(LIBRARY)}")
-        return self._own().get(name, LIBRARY[name])
+                                 f"{', '.join(library)}")
+        return self._own().get(name, library[name])
 
     def __getitem__(self, name):
         return self._own()[name]

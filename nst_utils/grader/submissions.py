@@ -7,7 +7,7 @@ Keras loads. A file name is the student's data: it is escaped wherever it is sho
 
 import os
 
-from .errors import NSTError
+from ..errors import NSTError
 
 
 def submissions_in(paths):

@@ -5,8 +5,8 @@ sandbox will execute. An exercise breaks them, and scores 0 with a reason, when 
 class) or the code around it in its cell:
 
 * uses the library's own implementation of that exercise, under any name: imported with an alias,
-  reached through another module (``nst.transfer.normalized_gram``), or through the grader's own
-  modules (``nst_utils.checks``, ``nst_utils.probes``...);
+  reached through another module (``nst.transfer.normalized_gram``), or through the exercises' and
+  the grader's own modules (``nst_utils.exercises``, ``nst_utils.grader``...);
 * uses a module for files, processes, imports or introspection (``os``, ``sys``, ``importlib``,
   ``inspect``...), a file-reading or -writing method (``open``, ``np.load``, ``read_text``...),
   or changes an attribute of a module (``np.allclose = ...``);
@@ -17,30 +17,23 @@ class) or the code around it in its cell:
 Legitimate uses of the library stay allowed: ``nst.build_vgg`` in the Evaluator, the library's
 losses inside the total loss, ``keras.ops`` everywhere. The no-loop rule of some exercises is also
 decided here, from the submitted tree, and judged with the other cases (`loop_problem`); the
-students' checks apply the same rule (`loop_verdict`) to their function's source.
+students' checks apply the same rule (`nst_utils.exercises.loops`) to their function's source.
 """
 
 import ast
 import builtins
 import importlib
 
-from .sandbox_library import LIBRARY_MODULES, WITHHELD, package_modules
-
-
-def _library_object(dotted):
-    module, name = dotted.split(".")
-    return getattr(importlib.import_module(f"nst_utils.{module}"), name)
-
+from ..exercises import EXERCISES
+from ..exercises.loops import loop_verdict
+from ..exercises.record import library_object
+from .sandbox_library import grader_module
 
 #: The library's own answer to each exercise: using any of these scores 0 for that exercise.
-#: The grader's sandbox does not hold them either (`nst_utils.sandbox_library`); this rule is the
-#: students' early warning and the grader's first line, which names what was borrowed.
-BORROWED = {exercise: [_library_object(dotted) for dotted in answers]
-            for exercise, answers in WITHHELD.items()}
-#: The package's modules that are not the method: the checks and the grader, which hold every
-#: reference answer.
-GRADER_MODULES = {f"nst_utils.{name}" for name in package_modules()
-                  if name not in LIBRARY_MODULES}
+#: The grader's sandbox does not hold them either (`nst_utils.grader.sandbox_library`); this rule
+#: is the students' early warning and the grader's first line, which names what was borrowed.
+BORROWED = {name: [library_object(dotted) for dotted in record.answer]
+            for name, record in EXERCISES.items()}
 #: Modules no exercise needs: files, processes, imports, introspection, the network.
 FORBIDDEN_MODULES = {
     "os", "posix", "sys", "io", "pathlib", "shutil", "glob", "tempfile", "fcntl", "mmap",
@@ -129,70 +122,6 @@ def loop_problem(cells, exercise):
         if definition is not None:
             return loop_verdict(definition, source.split("\n"))
     return None
-
-
-#: What the no-loop rule says of a loop over the data, and of a function not written yet.
-LOOP_PROBLEM = ("uses a loop on line {line} ({text}); this exercise asks for a vectorised "
-                "version with keras.ops (only a loop over a shape is allowed, such as "
-                "H, W, C = [int(j) for j in x.shape])")
-NOT_WRITTEN = "nothing to check yet: the function only raises NotImplementedError"
-_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
-
-
-def loop_verdict(definition, lines, first_line=1):
-    """The no-loop rule, one implementation for the students' checks and the grader.
-
-    `definition` is the syntax tree of the student's function, parsed from `lines`, whose first
-    line is line `first_line` of its cell (or file). The rule: no ``while`` loop, and no ``for``
-    loop or comprehension except over a shape: its iterable is ``x.shape``, a call of a function
-    named ``shape`` or ``int_shape`` (``ops.shape(x)``, ``tf.shape(x)``), or a slice of either
-    (``x.shape[1:]``). So ``H, W, C = [int(j) for j in x.shape]`` is allowed, and a loop over
-    indices (``range(C)``) or over the tensor's values is not. Returns None (allowed), the
-    problem naming the first offending line, or `NOT_WRITTEN` for a stub.
-    """
-    if _is_stub(definition):
-        return NOT_WRITTEN
-    lines_of_loops = [line for node in ast.walk(definition) for line in _loop_lines(node)]
-    if not lines_of_loops:
-        return None
-    line = min(lines_of_loops)
-    text = lines[line - 1].strip() if line <= len(lines) else "?"
-    return LOOP_PROBLEM.format(line=line + first_line - 1,
-                               text=text if len(text) <= 80 else text[:77] + "...")
-
-
-def _loop_lines(node):
-    """The lines where `node` loops over something other than a shape (its `for` clauses)."""
-    if isinstance(node, ast.While):
-        return [node.lineno]
-    if isinstance(node, (ast.For, ast.AsyncFor)):
-        return [] if _over_shape(node.iter) else [node.lineno]
-    if isinstance(node, _COMPREHENSIONS):
-        return [loop.target.lineno for loop in node.generators if not _over_shape(loop.iter)]
-    return []
-
-
-def _over_shape(node):
-    """Whether an iterable is a shape (x.shape, shape(x), int_shape(x)) or a slice of one."""
-    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
-        node = node.value
-    if isinstance(node, ast.Attribute):
-        return node.attr == "shape"
-    if isinstance(node, ast.Call):
-        func = node.func
-        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-        return name in ("shape", "int_shape")
-    return False
-
-
-def _is_stub(definition):
-    """Whether a function's body is only a docstring, ``pass`` and ``raise NotImplementedError``."""
-    body = [statement for statement in getattr(definition, "body", [])
-            if not isinstance(statement, ast.Pass) and not (
-                isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))]
-    return bool(body) and all(
-        isinstance(statement, ast.Raise) and "NotImplementedError" in ast.unparse(statement)
-        for statement in body)
 
 
 def _parse(source):
@@ -359,7 +288,7 @@ def _path_violation(path, exercise):
     chain = _resolve(path) or []
     for depth, obj in enumerate(chain):
         name = getattr(obj, "__name__", "")
-        if name in GRADER_MODULES or getattr(obj, "__module__", "") in GRADER_MODULES:
+        if grader_module(name) or grader_module(getattr(obj, "__module__", None) or ""):
             return f"uses {'.'.join(path.split('.')[:depth + 1])}, the grader's own code"
         if exercise and any(obj is borrowed for borrowed in BORROWED[exercise]):
             return (f"borrowed answer: uses the library's own {obj.__module__}."
@@ -375,11 +304,9 @@ def _resolve(path):
         module = ".".join(parts[:depth])
         if hasattr(chain[-1], part):
             chain.append(getattr(chain[-1], part))
-        elif module in GRADER_MODULES or module.startswith("nst_utils."):
-            try:
-                chain.append(importlib.import_module(module))
-            except ImportError:
-                break
-        else:
+            continue
+        try:
+            chain.append(importlib.import_module(module))
+        except ImportError:
             break
     return chain

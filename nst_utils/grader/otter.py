@@ -7,7 +7,7 @@ TESTS`` around test cells (doctests: the code and its expected output), ``# END 
 an answer cell, the region to blank out lies between ``# BEGIN SOLUTION`` and ``# END SOLUTION``
 comment lines, which is why nbgrader's ``### BEGIN SOLUTION`` lines are rewritten.
 
-Each exercise becomes a question worth its `POINTS`, all or nothing as in `nst grade`: a public
+Each exercise becomes a question worth its record's points, all or nothing as in `nst grade`: a public
 test (the student's check on its fixed inputs, expected to give full points) and a hidden one (the
 same check on inputs drawn afresh). The student-facing check stays after the question, so students
 still see ✓ and ✗ with hints. nbgrader's manually graded cells become manual questions.
@@ -18,8 +18,8 @@ import re
 
 import nbformat
 
-from .checks import POINTS
-from . import grading  # which cells are exercises; grading imports this module too
+from ..exercises import EXERCISES
+from .notebooks import exercises_in
 
 _CHECK_CALL = re.compile(r"^result = check_(\w+)\((\w+)\)$", re.M)
 _NBGRADER_REGION = re.compile(r"^(\s*)#*\s*(BEGIN|END) SOLUTION\s*$", re.M)
@@ -28,7 +28,7 @@ _NBGRADER_REGION = re.compile(r"^(\s*)#*\s*(BEGIN|END) SOLUTION\s*$", re.M)
 def master_notebook(notebook, assignment):
     """An otter-assign master notebook (v1 format) from an nbgrader solution notebook."""
     owners = {}
-    for name, index in grading.exercises_in(notebook).items():
+    for name, index in exercises_in(notebook).items():
         owners.setdefault(index, []).append(name)
     config = f"# ASSIGNMENT CONFIG\nname: {assignment}\nexport_cell: false\n"
     cells = [_raw(config)]
@@ -38,17 +38,17 @@ def master_notebook(notebook, assignment):
         meta = cell.metadata.pop("nbgrader", {})
         if index in owners:
             first = owners[index][0]
-            cells += [_raw(f"# BEGIN QUESTION\nname: {first}\npoints: {POINTS[first]}\n"
+            cells += [_raw(f"# BEGIN QUESTION\nname: {first}\npoints: {EXERCISES[first].points}\n"
                            "all_or_nothing: true"),
                       _raw("# BEGIN SOLUTION"), _otter_regions(cell), _raw("# END SOLUTION")]
             opened = first
         elif _CHECK_CALL.search(cell.source) and meta.get("grade"):
             check, function = _CHECK_CALL.search(cell.source).groups()
-            exercise = next(name for name in POINTS if name.lower() == check.lower())
+            exercise = next(name for name in EXERCISES if name.lower() == check.lower())
             if exercise != opened:  # the second exercise of a shared answer cell
                 cells.append(_raw(f"# BEGIN QUESTION\nname: {exercise}\n"
-                                  f"points: {POINTS[exercise]}\nall_or_nothing: true"))
-            cells += [*_tests(check, function, POINTS[exercise]), _raw("# END QUESTION")]
+                                  f"points: {EXERCISES[exercise].points}\nall_or_nothing: true"))
+            cells += [*_tests(check, function, EXERCISES[exercise].points), _raw("# END QUESTION")]
             cell.source = _CHECK_CALL.search(cell.source).group(0)
             cells.append(cell)
         elif meta.get("grade") and meta.get("solution"):  # graded by hand
