@@ -19,9 +19,10 @@ NAMES = {"convnet": ("vgg16", "vgg19"), "pooling": ("max", "avg"),
 CONVNETS, POOLINGS, OPTIMIZERS, INIT_NAMES, PRESERVE_COLOR = (
     NAMES[name] for name in ("convnet", "pooling", "optimizer", "init", "preserve_color"))
 
-#: The settings a preset holds: the loss (what is minimised), then how long and how large.
-LOSS_KEYS = ("convnet", "content_layer", "style_layers", "content_weight", "style_weights",
-             "tv_weight")
+#: The settings of a preset's loss (what is minimised; the rest is how long and how large),
+#: and of its weights alone.
+WEIGHT_KEYS = ("content_weight", "style_weights", "tv_weight")
+LOSS_KEYS = ("convnet", "content_layer", "style_layers", *WEIGHT_KEYS)
 
 _HOMEWORK_LAYERS = dict(convnet="vgg16", content_layer=CONTENT_LAYER, style_layers=STYLE_LAYERS)
 
@@ -70,10 +71,10 @@ DEFAULT_PRESET = "demo"
 DEFAULTS = {**TRANSFER, **PRESETS[DEFAULT_PRESET]}
 
 
-def loss_settings(name):
-    """The preset `name`'s loss alone (`LOSS_KEYS`: network, layers and weights), as a dict to
-    combine with a run's own length, size and start."""
-    return {key: PRESETS[check_name("preset", name, PRESETS)][key] for key in LOSS_KEYS}
+def loss_settings(name, keys=LOSS_KEYS):
+    """The preset `name`'s loss alone (`LOSS_KEYS`: network, layers and weights; or `keys`, such
+    as `WEIGHT_KEYS`), as a dict to combine with a run's own length, size and start."""
+    return {key: PRESETS[check_name("preset", name, PRESETS)][key] for key in keys}
 
 
 def check_name(keyword, value, names=None):

@@ -51,7 +51,8 @@ def build_vgg(convnet="vgg19", pooling="max", layers=("block5_conv1",), weights=
 
 
 def _vgg(convnet, weights):
-    model = _APPLICATIONS[check_name("convnet", convnet)](include_top=False, weights=None, input_shape=(None, None, 3))
+    application = _APPLICATIONS[check_name("convnet", convnet)]
+    model = application(include_top=False, weights=None, input_shape=(None, None, 3))
     if weights is not None:
         path = weights_path(convnet) if weights == "imagenet" else weights
         try:

@@ -72,8 +72,9 @@ def test_an_unknown_convnet_gets_one_message_listing_the_networks(call, tmp_path
     lambda tmp_path: style_transfer(CONTENT, STYLE, tmp_path / "o.png", content_layer="nope"),
 ])
 def test_an_unknown_layer_gets_one_message_listing_the_layers(call, tmp_path):
-    with pytest.raises(NSTError, match=r"^VGG16 has no layer named 'nope'\. Valid names: "
-                                       r"block1_conv1, block1_conv2, block1_pool, .*block5_pool\.$"):
+    valid = r"block1_conv1, block1_conv2, block1_pool, .*block5_pool"
+    with pytest.raises(NSTError, match=rf"^VGG16 has no layer named 'nope'\. Valid names: "
+                                       rf"{valid}\.$"):
         call(tmp_path)
 
 

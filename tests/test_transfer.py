@@ -11,14 +11,13 @@ from PIL import Image
 
 from nst_utils import Evaluator, NSTError, build_vgg, load_image, minimize, style_transfer
 from nst_utils.losses import feature_reconstruction_loss
-from nst_utils.defaults import PRESETS
+from nst_utils.defaults import WEIGHT_KEYS, loss_settings
 from nst_utils.transfer import IMAGES_DIR
 
 CONTENT, STYLE = IMAGES_DIR / "chelsea.jpg", IMAGES_DIR / "scream.jpg"
 #: The loss weights these tests were written with: the homework's, style_transfer()'s defaults
 #: before the demo's became them.
-HOMEWORK = {key: PRESETS["homework"][key] for key in ("content_weight", "style_weights",
-                                                      "tv_weight")}
+HOMEWORK = loss_settings("homework", WEIGHT_KEYS)
 TINY = dict(max_size=48, iterations=5, progress=False, **HOMEWORK)
 
 
