@@ -61,9 +61,10 @@ TRANSFER = dict(init="content", seed=0, optimizer="lbfgs", pooling="max", scales
 #: The preset `style_transfer()` and `nst transfer` share as their default, so that
 #: ``style_transfer("a.jpg", "b.jpg", out)`` paints what ``nst transfer a.jpg b.jpg`` paints.
 #: The demo's, not the homework function's: a default must suit any photo, and the homework's
-#: sets keep an image at its own size (a 12-megapixel photo needs tens of GB and hours), while
-#: the demo's 384 px take about two CPU minutes; its weights are the homework's own
-#: "starry_tubingen", and `make demo`'s picture stays what it was.
+#: sets keep an image at its own size (a 12-megapixel photo would need about 76 GB, as
+#: `nst_utils.memory` predicts), while the demo's 384 px need 1.6 GB and about two and a half
+#: CPU minutes; its weights are the homework's own "starry_tubingen", and `make demo`'s picture
+#: stays what it was.
 DEFAULT_PRESET = "demo"
 
 #: Every default of `style_transfer()` that `nst transfer` shares: the default preset and
