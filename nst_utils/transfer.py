@@ -153,14 +153,9 @@ def style_transfer(base_img_path, style_img_path, output_img_path,
         history += stage_history
         if evaluator.interrupted:  # Ctrl-C or SIGTERM: no further scales, keep what we have
             break
-    if best.shape[1:3] != (plan.height, plan.width):  # stopped at a coarse scale
-        best = _upsample(best, (plan.height, plan.width))
-    optimised = deprocess_image(best, plan.height, plan.width)
+    optimised = _full_size(best, plan.height, plan.width)
     image = optimised if colorize is None else colorize(optimised)
-    _save_result(plan.final_path, image_writer(plan.final_path, image), overwrite, "result")
-    if movie is not None:
-        movie.finish(history[-1]["iteration"], optimised)
-        _save_result(movie.path, movie.writer(), overwrite, "animation")
+    _save_outputs(plan.final_path, image, movie, optimised, history, overwrite)
     return image, history
 
 
@@ -198,12 +193,13 @@ def stage_loss(extractor, stage, plan):
     library's, or the notebook's own `weighted_transfer_loss` (one style, no masks)."""
     content = preprocess_image(stage.content)
     styles = [preprocess_image(style) for style in stage.styles]
-    weights = (plan.content_layer, plan.style_layers, plan.content_weight, plan.style_weights,
-               plan.tv_weight)
+    layers_and_weights = (plan.content_layer, plan.style_layers, plan.content_weight,
+                          plan.style_weights, plan.tv_weight)
     if "weighted_transfer_loss" in plan.functions:
-        return plan.functions["weighted_transfer_loss"](extractor, content, styles[0], *weights)
-    return weighted_transfer_loss(extractor, content, styles, *weights, blend=plan.blend,
-                                  masks=stage.masks, functions=plan.functions)
+        return plan.functions["weighted_transfer_loss"](extractor, content, styles[0],
+                                                         *layers_and_weights)
+    return weighted_transfer_loss(extractor, content, styles, *layers_and_weights,
+                                  blend=plan.blend, masks=stage.masks, functions=plan.functions)
 
 
 def _evaluator(loss_fn, shape, functions, xla):
@@ -211,6 +207,22 @@ def _evaluator(loss_fn, shape, functions, xla):
     if "Evaluator" in functions:
         return OwnEvaluator(functions["Evaluator"], loss_fn, shape)
     return Evaluator(loss_fn, shape, jit_compile=xla)
+
+
+def _full_size(best, height, width):
+    """The best batch as a uint8 image of the result's size (upsampled when a stop ended the
+    run at a coarse scale)."""
+    if best.shape[1:3] != (height, width):
+        best = _upsample(best, (height, width))
+    return deprocess_image(best, height, width)
+
+
+def _save_outputs(path, image, movie, optimised, history, overwrite):
+    """Save the result, and the animation (ending on the `optimised` image) if one is made."""
+    _save_result(path, image_writer(path, image), overwrite, "result")
+    if movie is not None:
+        movie.finish(history[-1]["iteration"], optimised)
+        _save_result(movie.path, movie.writer(), overwrite, "animation")
 
 
 def _save_result(path, write, overwrite, what):
