@@ -9,8 +9,8 @@ For each of the two default setups (the `nst transfer` command's loss weights, a
   iterations; `style_transfer()`: noise start at full size, 50 iterations);
 * "recipe": the benchmark's winner, content start and scales (0.5, 1.0), with a fixed number of
   half-size iterations and full-size iterations until it is at least as good (below);
-* "default": the setup's default now (`nst transfer`'s options; `style_transfer()` called with
-  none), run to its end.
+* "default": the setup's default now (`nst transfer`'s options; `style_transfer()` with the
+  homework's 50 iterations and the default start and scales), run to its end.
 
 Equal quality means the same loss of the same full-size problem: the target is the old default's
 final loss; the recipe runs until its (best-so-far) full-size loss is at or below it and stops
@@ -31,20 +31,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from nst_utils import style_transfer  # noqa: E402
 from nst_utils.optimize import Interrupted  # noqa: E402
+from nst_utils.defaults import DEFAULTS, PRESETS, WEIGHT_KEYS, loss_settings  # noqa: E402
 from nst_utils.transfer import IMAGES_DIR  # noqa: E402
 
-CLI_WEIGHTS = dict(content_weight=100.0, style_weights=(1000.0, 100.0, 12.0, 1.0, 1.0),
-                   tv_weight=200.0)
-LIBRARY_WEIGHTS = dict(content_weight=3e-2, style_weights=(20000, 500, 12, 1, 1), tv_weight=5e-2)
+#: The weights of `nst transfer` (the demo preset) and of the homework's `style_transfer()`,
+#: whose defaults they were when this benchmark was written.
+CLI_WEIGHTS = loss_settings("demo", WEIGHT_KEYS)
+LIBRARY_WEIGHTS = loss_settings("homework", WEIGHT_KEYS)
 
 #: (setup name, loss weights, the old default's options, the recipe's options: at most this
 #: many iterations per scale; it stops at the target, the default's options now)
 SETUPS = [
     ("nst transfer", CLI_WEIGHTS, dict(init="content", scales=(1.0,), iterations=100),
      dict(init="content", scales=(0.5, 1.0), iterations=[65, 150]),
-     dict(init="content", scales=(0.5, 1.0), iterations=130)),
+     dict(init=DEFAULTS["init"], scales=DEFAULTS["scales"], iterations=DEFAULTS["iterations"])),
     ("style_transfer()", LIBRARY_WEIGHTS, dict(init="noise", scales=(1.0,), iterations=50),
-     dict(init="content", scales=(0.5, 1.0), iterations=[25, 150]), dict()),
+     dict(init="content", scales=(0.5, 1.0), iterations=[25, 150]),
+     dict(init=DEFAULTS["init"], scales=DEFAULTS["scales"],
+          iterations=PRESETS["homework"]["iterations"])),
 ]
 
 

@@ -1,20 +1,20 @@
 """The benchmarks' one problem: the photo and the painting at a size, and the loss to minimise.
 
-VGG19, block4_conv2 for content, the five style layers, content_weight=100,
-style_weights=(1000, 100, 12, 1, 1), tv_weight=200. Imports no backend of its own, so that
-`backends.py` can run it on each of Keras's.
+VGG19, block4_conv2 for content, the five style layers, and the demo's weights
+(`nst_utils.defaults.PRESETS["demo"]`: content_weight=100, style_weights=(1000, 100, 12, 1, 1),
+tv_weight=200). Imports no backend of its own, so that `backends.py` can run it on each of
+Keras's.
 """
 
 import numpy as np
 
 from nst_utils.images import load_image, preprocess_image
 from nst_utils.models import build_vgg
-from nst_utils.transfer import IMAGES_DIR, STYLE_LAYERS, weighted_transfer_loss
+from nst_utils.defaults import CONTENT_LAYER, STYLE_LAYERS, WEIGHT_KEYS, loss_settings
+from nst_utils.transfer import IMAGES_DIR, weighted_transfer_loss
 
-CONTENT_LAYER = "block4_conv2"
 LAYERS = [CONTENT_LAYER, *STYLE_LAYERS]
-WEIGHTS = dict(content_weight=100.0, style_weights=(1000.0, 100.0, 12.0, 1.0, 1.0),
-               tv_weight=200.0)
+WEIGHTS = loss_settings("demo", WEIGHT_KEYS)
 
 
 def images(size):

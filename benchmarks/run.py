@@ -156,7 +156,8 @@ def recipe_ours(content, style, budget, iterations=(50, 150)):
                                   WEIGHTS["content_weight"],
                                   WEIGHTS["style_weights"], WEIGHTS["tv_weight"], CONTENT_LAYER,
                                   STYLE_LAYERS, list(iterations), init="content",
-                                  scales=(0.5, 1.0), progress=False, callback=on_iteration)
+                                  scales=(0.5, 1.0), max_size=None, progress=False,
+                                  callback=on_iteration)
     return recorder, preprocess_image(image)
 
 

@@ -11,9 +11,10 @@ its full-size losses count, and the clock is the process's CPU seconds (`time.pr
 all threads) from the call's start: building VGG, the targets, the coarse scales and compilation
 are paid for. CPU seconds, not wall seconds, because this machine is shared.
 
-Two setups, each a default of the project: "homework" is `style_transfer()` called with its
-defaults (the course homework's VGG16 weights) on the astronaut and Klimt's The Kiss; "demo" is
-`nst transfer` with its defaults (the command's weights) on the cat and The Scream.
+Two setups, each a preset of `nst_utils.defaults.PRESETS` with the default start and scales:
+"homework" (the course homework's `style_transfer()` defaults, its VGG16 weights and 50
+iterations) on the astronaut and Klimt's The Kiss; "demo" (what `nst transfer` and
+`style_transfer()` do with no options) on the cat and The Scream.
 
 The reference run costs as much as all recipes together, so it is cached per setup and size in
 `results_ttq/reference_<setup>_<size>.json` (its loss after every iteration, with CPU seconds)
@@ -23,7 +24,6 @@ written side by side to `results_ttq/<setup>_<size>.png`, the reference first.
 """
 
 import argparse
-import inspect
 import json
 import os
 import tempfile
@@ -36,39 +36,36 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from nst_utils import style_transfer  # noqa: E402  (first: it quietens TensorFlow)
-from nst_utils.cli import _parser  # noqa: E402
+from nst_utils.defaults import DEFAULTS, PRESETS, WEIGHT_KEYS, loss_settings  # noqa: E402
 from nst_utils.images import load_image, save_image  # noqa: E402
 from nst_utils.optimize import Interrupted  # noqa: E402
-from nst_utils.transfer import IMAGES_DIR, _scale_plan  # noqa: E402
-from problem import WEIGHTS as CLI_WEIGHTS  # noqa: E402,I001  (the command's default weights)
+from nst_utils.preflight import scale_plan  # noqa: E402
+from nst_utils.transfer import IMAGES_DIR  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-_DEFAULTS = inspect.signature(style_transfer).parameters
-DEFAULT_ITERATIONS, DEFAULT_SCALES = (_DEFAULTS["iterations"].default,
-                                      _DEFAULTS["scales"].default)
 RESULTS = HERE / "results_ttq"
 TARGET_ITERATIONS = (100, 250, 500)
 
-#: setup -> (content, style, loss options); style_transfer's own defaults are the homework's.
-SETUPS = {"homework": ("astronaut.jpg", "klimt_the_kiss.jpg", {}),
-          "demo": ("chelsea.jpg", "scream.jpg", CLI_WEIGHTS)}
+#: setup -> (content, style, loss weights): each setup's are those of the preset of its name;
+#: both on VGG16.
+SETUPS = {setup: (content, style, loss_settings(setup, WEIGHT_KEYS)) for setup, content, style
+          in (("homework", "astronaut.jpg", "klimt_the_kiss.jpg"),
+              ("demo", "chelsea.jpg", "scream.jpg"))}
 
 REFERENCE = dict(init="content", scales=(1.0,), iterations=max(TARGET_ITERATIONS))
 
 
 def default_options(setup):
-    """The options each setup's default passes: none for style_transfer(), the command's own
-    for `nst transfer` (read from its parser, so the benchmark follows its defaults)."""
-    if setup == "homework":
-        return {}
-    args = _parser().parse_args(["transfer"])
-    return dict(init=args.init, scales=tuple(args.scales), iterations=args.iterations)
+    """The options of each setup's default run beyond its weights: the default start and
+    scales, and its preset's iterations."""
+    return dict(init=DEFAULTS["init"], scales=tuple(DEFAULTS["scales"]),
+                iterations=PRESETS[setup]["iterations"])
 
 
 def run_on(options, scales, full=max(TARGET_ITERATIONS)):
     """`options` with `scales`, the coarse scales' iterations as their default split gives them
     and `full` iterations at full size, so that the recipe can go on until the last target."""
-    split = _scale_plan(scales, options.get("iterations", DEFAULT_ITERATIONS))[1]
+    split = scale_plan(scales, options["iterations"])[1]
     return dict(options, scales=tuple(scales), iterations=[*split[:-1], full])
 
 
@@ -76,8 +73,7 @@ def run_on(options, scales, full=max(TARGET_ITERATIONS)):
 #: default would split its iterations and then full-size iterations until it reaches the last
 #: target (it stops there).
 RECIPES = {
-    "default (0.5, 1)": lambda setup: run_on(default_options(setup), default_options(setup).get(
-        "scales", DEFAULT_SCALES)),
+    "default (0.5, 1)": lambda setup: run_on(default_options(setup), DEFAULTS["scales"]),
     "three scales (0.25, 0.5, 1)": lambda setup: run_on(default_options(setup), (0.25, 0.5, 1.0)),
 }
 

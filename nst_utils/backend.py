@@ -19,7 +19,6 @@ from keras import ops
 
 #: The running backend: "tensorflow", "jax" or "torch" (set with KERAS_BACKEND before import).
 NAME = keras.backend.backend()
-BACKENDS = ("tensorflow", "jax", "torch")
 
 if NAME == "jax":
     import jax

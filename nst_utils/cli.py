@@ -3,7 +3,9 @@
 Its entry point is `nst_command.main` (``nst`` or ``python -m nst_command``), which parses and
 checks the arguments (`nst_utils.commandline`) before it loads this module, so that a mistake is
 answered at once and a Ctrl-C during the slow import of TensorFlow exits without a traceback;
-this module is not meant to be run on its own.
+this module is not meant to be run on its own. By then the package's `__init__` has loaded
+Keras and the transfer, so their imports below cost nothing more; only the grader's modules are
+imported when their command runs.
 """
 
 import signal
@@ -15,6 +17,10 @@ from pathlib import Path
 
 from .commandline import check, parse, transfer_call
 from .errors import NSTError, command_line_names
+from .optimize import Interrupted
+from .preflight import output_paths
+from .transfer import style_transfer
+from .weights import fetch_all
 
 
 def main(argv=None):
@@ -79,10 +85,6 @@ class StopSignals:
 
 
 def _transfer(args):
-    from .optimize import Interrupted
-    from .preflight import output_paths
-    from .transfer import style_transfer
-
     content, style, output, keywords = transfer_call(args)
     started = time.perf_counter()
     with warnings.catch_warnings():
@@ -103,8 +105,6 @@ def _transfer(args):
 
 
 def _weights(args):
-    from .weights import fetch_all
-
     for convnet, path in fetch_all().items():
         print(f"{convnet}: {path}")
 

@@ -11,8 +11,7 @@ Two ways, both pure NumPy on RGB images (H, W, 3) in 0-255:
 
 import numpy as np
 
-from .defaults import PRESERVE_COLOR
-from .errors import NSTError
+from .defaults import check_name
 from .images import to_uint8
 
 #: RGB -> YIQ (NTSC 1953); the rows give Y, I and Q.
@@ -24,9 +23,8 @@ YIQ_TO_RGB = np.linalg.inv(RGB_TO_YIQ)
 
 def check_preserve_color(preserve_color):
     """Raise NSTError unless `preserve_color` is None, "luminance" or "histogram"."""
-    if preserve_color is not None and preserve_color not in PRESERVE_COLOR:
-        raise NSTError(f"Unknown preserve_color '{preserve_color}'; choose 'luminance', "
-                       "'histogram' or None.")
+    if preserve_color is not None:
+        check_name("preserve_color", preserve_color)
 
 
 def rgb_to_yiq(image):

@@ -8,11 +8,11 @@ imports Keras), and `nst_utils.cli` runs the command itself.
 """
 
 import argparse
+import functools
 from pathlib import Path
 
 from .bundled import IMAGES_DIR
-from .defaults import (COMMAND, CONVNETS, INIT_NAMES, OPTIMIZERS, POOLINGS, PRESERVE_COLOR,
-                       TRANSFER)
+from .defaults import DEFAULTS, NAMES
 from .errors import NSTError
 from .grader.submissions import submissions_in
 
@@ -116,44 +116,44 @@ def _transfer_parser(commands):
         formatter_class=_Formatter,
         description="Paint CONTENT in the style of STYLE. With no images, paints the bundled "
                     f"{DEFAULT_CONTENT} in the style of {DEFAULT_STYLE} (the demo). The "
-                    "weights, iterations and size below are the demo's (nst_utils.defaults."
-                    "COMMAND); style_transfer() in Python defaults to the course homework's.")
+                    "defaults below are style_transfer()'s in Python too (nst_utils.defaults."
+                    "DEFAULTS: the demo preset).")
     add = transfer.add_argument
     add("content", nargs="?", help="content image (a photo)")
     add("style", nargs="?", help="style image (a painting)")
     add("-o", "--output",
         help="output image (.png is added to a name without an image extension); a folder: a "
              "new file in it named after the images; default: a new file in results/")
-    add("--max-size", type=int, default=COMMAND["max_size"],
+    add("--max-size", type=int, default=DEFAULTS["max_size"],
         help="longest side of the output in pixels")
-    add("--iterations", type=int, default=COMMAND["iterations"],
+    add("--iterations", type=int, default=DEFAULTS["iterations"],
         help="optimizer iterations, split equally between the scales")
-    add("--convnet", choices=CONVNETS, default=TRANSFER["convnet"], help="the network")
-    add("--pooling", choices=POOLINGS, default=TRANSFER["pooling"],
+    add("--convnet", choices=NAMES["convnet"], default=DEFAULTS["convnet"], help="the network")
+    add("--pooling", choices=NAMES["pooling"], default=DEFAULTS["pooling"],
         help="VGG's pooling: max, or avg as the paper suggests")
-    add("--init", default=TRANSFER["init"],
-        help=f"where the optimisation starts: {', '.join(INIT_NAMES)} or an image path")
-    add("--optimizer", choices=OPTIMIZERS, default=TRANSFER["optimizer"],
+    add("--init", default=DEFAULTS["init"],
+        help=f"where the optimisation starts: {', '.join(NAMES['init'])} or an image path")
+    add("--optimizer", choices=NAMES["optimizer"], default=DEFAULTS["optimizer"],
         help="lbfgs-restarts: the homework's restarts of 20 evaluations")
     add("--learning-rate", type=float, help="step size for adam and gd")
-    add("--seed", type=int, default=TRANSFER["seed"], help="seed of the noise")
-    add("--content-weight", type=float, default=COMMAND["content_weight"],
+    add("--seed", type=int, default=DEFAULTS["seed"], help="seed of the noise")
+    add("--content-weight", type=float, default=DEFAULTS["content_weight"],
         help="weight of the content loss")
     add("--style-weights", type=float, nargs="+", metavar="WEIGHT",
-        default=list(COMMAND["style_weights"]), help="one weight per style layer")
-    add("--tv-weight", type=float, default=COMMAND["tv_weight"],
+        default=list(DEFAULTS["style_weights"]), help="one weight per style layer")
+    add("--tv-weight", type=float, default=DEFAULTS["tv_weight"],
         help="weight of the total variation loss")
-    add("--content-layer", default=TRANSFER["content_layer"], help="layer matched for content")
-    add("--style-layers", nargs="+", metavar="LAYER", default=TRANSFER["style_layers"],
+    add("--content-layer", default=DEFAULTS["content_layer"], help="layer matched for content")
+    add("--style-layers", nargs="+", metavar="LAYER", default=DEFAULTS["style_layers"],
         help="layers matched for style")
     add("--save-every", type=int, metavar="N", help="also save every N iterations")
     add("--animation", metavar="GIF", help="also write the optimisation as an animated GIF")
-    add("--animation-every", type=int, default=TRANSFER["animation_every"], metavar="N",
+    add("--animation-every", type=int, default=DEFAULTS["animation_every"], metavar="N",
         help="iterations between two frames of the animation")
-    add("--weights", help="a weights file to use instead of ImageNet's")
+    add("--weights", default="imagenet", help="ImageNet's, or a weights file to use instead")
     add("--overwrite", action="store_true", help="replace the output file if it exists")
     # The default is the fastest recipe at equal quality: benchmarks/default_recipe.py
-    add("--scales", type=float, nargs="+", metavar="FRACTION", default=list(TRANSFER["scales"]),
+    add("--scales", type=float, nargs="+", metavar="FRACTION", default=list(DEFAULTS["scales"]),
         help="coarse-to-fine fractions of the size, ending with 1; the iterations are split "
              "equally between them")
     add("--memory-limit", type=float, metavar="GB",
@@ -165,16 +165,16 @@ def _transfer_parser(commands):
                         help="one weight per style, normalised to sum 1 (default: equal)")
     beyond.add_argument("--style-masks", nargs="+", metavar="MASK",
                         help="one mask image per style, white where that style goes")
-    beyond.add_argument("--style-scale", type=float, default=TRANSFER["style_scale"],
+    beyond.add_argument("--style-scale", type=float, default=DEFAULTS["style_scale"],
                         help="style size as a multiple of the content's; smaller gives "
                              "smaller brush strokes")
-    beyond.add_argument("--preserve-color", choices=PRESERVE_COLOR,
+    beyond.add_argument("--preserve-color", choices=NAMES["preserve_color"],
                         help="keep the content's colours: transfer on luminance only, or match "
                              "the style's colour histogram to the content first")
     beyond.add_argument("--adaptive-weights", action="store_true",
                         help="divide each loss term by its magnitude; the weights become "
                              "relative importances")
-    beyond.add_argument("--init-noise", type=float, default=TRANSFER["init_noise"],
+    beyond.add_argument("--init-noise", type=float, default=DEFAULTS["init_noise"],
                         help="share of noise mixed into the start, 0-1")
     transfer.set_defaults(command="transfer")
 
@@ -195,20 +195,19 @@ def transfer_call(args):
         output = new_result_path(Path(args.output), content, styles)
     else:
         output = Path(args.output)
-    keywords = dict(
-        convnet=args.convnet, content_weight=args.content_weight,
-        style_weights=args.style_weights, tv_weight=args.tv_weight,
-        content_layer=args.content_layer, style_layers=args.style_layers,
-        iterations=args.iterations, init=args.init, seed=args.seed, optimizer=args.optimizer,
-        max_size=args.max_size, pooling=args.pooling, save_every=args.save_every,
-        overwrite=args.overwrite, learning_rate=args.learning_rate,
-        weights=args.weights or "imagenet", scales=args.scales,
-        memory_limit=_bytes(args.memory_limit),
-        preserve_color=args.preserve_color, style_blend=args.style_blend,
-        style_scale=args.style_scale, style_masks=args.style_masks,
-        adaptive_weights=args.adaptive_weights, init_noise=args.init_noise,
-        animation=args.animation, animation_every=args.animation_every)
+    keywords = {name: getattr(args, name) for name in transfer_keywords()}
+    keywords["memory_limit"] = _bytes(args.memory_limit)  # typed in GB
     return content, styles if len(styles) > 1 else styles[0], output, keywords
+
+
+@functools.cache
+def transfer_keywords():
+    """The `nst transfer` options that are `style_transfer()` keywords of the same name
+    (``--max-size`` is ``max_size``): every option but --help, --output and --style, which
+    name the images; read once from the parser."""
+    transfer = parser().commands.choices["transfer"]
+    return tuple(action.dest for action in transfer._actions
+                 if action.option_strings and action.dest not in ("help", "output", "styles"))
 
 
 def _bytes(gigabytes):

@@ -11,6 +11,7 @@ with and without XLA: XLA's fused kernels keep about twice as many buffers alive
 
 import os
 
+from .defaults import check_name
 from .errors import NSTError, option
 
 #: Convolutions per block of VGG16 and VGG19 and the channels of each block.
@@ -29,10 +30,9 @@ LBFGS_BYTES_PER_PIXEL = 2 * 10 * 3 * 8
 
 def vgg_layer_table(convnet="vgg19"):
     """VGG's layers in order as (name, input size divisor, input channels, output channels)."""
-    if convnet not in _CONVS_PER_BLOCK:
-        raise NSTError(f"Unknown convnet '{convnet}'; choose 'vgg16' or 'vgg19'.")
     table, channels_in = [], 3
-    for block, (convs, channels) in enumerate(zip(_CONVS_PER_BLOCK[convnet], _CHANNELS), 1):
+    for block, (convs, channels) in enumerate(zip(_CONVS_PER_BLOCK[check_name("convnet", convnet)],
+                                                  _CHANNELS), 1):
         divisor = 2 ** (block - 1)
         for conv in range(1, convs + 1):
             table.append((f"block{block}_conv{conv}", divisor, channels_in, channels))
@@ -42,12 +42,14 @@ def vgg_layer_table(convnet="vgg19"):
 
 
 def truncated_table(convnet, layers):
-    """The rows of `vgg_layer_table` up to the deepest of `layers` (what `build_vgg` keeps)."""
+    """The rows of `vgg_layer_table` up to the deepest of `layers` (what `build_vgg` keeps);
+    NSTError, listing the valid names, for an unknown convnet or layer."""
     table = vgg_layer_table(convnet)
     names = [row[0] for row in table]
     unknown = [layer for layer in layers if layer not in names]
     if unknown:
-        raise NSTError(f"{convnet.upper()} has no layer named {', '.join(map(repr, unknown))}.")
+        raise NSTError(f"{convnet.upper()} has no layer named {', '.join(map(repr, unknown))}. "
+                       f"Valid names: {', '.join(names)}.")
     return table[:max(names.index(layer) for layer in layers) + 1]
 
 

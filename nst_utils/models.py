@@ -2,7 +2,9 @@
 
 import keras
 
+from .defaults import check_name
 from .errors import NSTError
+from .memory import truncated_table
 from .weights import weights_path
 
 _APPLICATIONS = {"vgg16": keras.applications.VGG16, "vgg19": keras.applications.VGG19}
@@ -27,18 +29,13 @@ def build_vgg(convnet="vgg19", pooling="max", layers=("block5_conv1",), weights=
         weights: "imagenet" (found by `weights_path`), a path to a weights file, or None for
             random weights.
     """
-    if pooling not in ("max", "avg"):
-        raise NSTError(f"Unknown pooling '{pooling}'; choose 'max' or 'avg'.")
+    check_name("pooling", pooling)
     layers = [layers] if isinstance(layers, str) else list(layers)
     if not layers:
         raise NSTError("Ask for at least one layer.")
+    deepest = len(truncated_table(convnet, layers)) - 1  # checks the convnet and the layers
     base = _vgg(convnet, weights)
     names = [layer.name for layer in base.layers[1:]]
-    unknown = [name for name in layers if name not in names]
-    if unknown:
-        raise NSTError(f"{convnet.upper()} has no layer named {', '.join(map(repr, unknown))}. "
-                       f"Valid names: {', '.join(names)}.")
-    deepest = max(names.index(name) for name in layers)
     x = inputs = keras.Input(shape=(None, None, 3), name="image")
     outputs = {}
     for layer in base.layers[1:deepest + 2]:
@@ -54,9 +51,8 @@ def build_vgg(convnet="vgg19", pooling="max", layers=("block5_conv1",), weights=
 
 
 def _vgg(convnet, weights):
-    if convnet not in _APPLICATIONS:
-        raise NSTError(f"Unknown convnet '{convnet}'; choose 'vgg16' or 'vgg19'.")
-    model = _APPLICATIONS[convnet](include_top=False, weights=None, input_shape=(None, None, 3))
+    application = _APPLICATIONS[check_name("convnet", convnet)]
+    model = application(include_top=False, weights=None, input_shape=(None, None, 3))
     if weights is not None:
         path = weights_path(convnet) if weights == "imagenet" else weights
         try:

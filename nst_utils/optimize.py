@@ -21,7 +21,7 @@ from scipy.optimize import fmin_l_bfgs_b
 from tqdm.auto import tqdm
 
 from .backend import value_and_grad
-from .defaults import OPTIMIZERS
+from .defaults import check_name
 from .errors import NSTError
 from .images import VGG_MEAN_BGR
 
@@ -138,8 +138,7 @@ def minimize(evaluator, x0, optimizer="lbfgs", iterations=100, learning_rate=Non
     `continue_from`: iteration, evaluations and seconds then count on from its values. `tags`
     are extra fields copied into every record (such as ``{"scale": 0.5}``).
     """
-    if optimizer not in OPTIMIZERS:
-        raise NSTError(f"Unknown optimizer '{optimizer}'; choose one of {', '.join(OPTIMIZERS)}.")
+    check_name("optimizer", optimizer)
     if int(iterations) < 1:
         raise NSTError(f"iterations must be at least 1, got {iterations}.")
     x0 = np.asarray(x0, dtype=np.float32).reshape(evaluator.shape)

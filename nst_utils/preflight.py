@@ -20,7 +20,7 @@ import numpy as np
 
 from .animation import animation_path
 from .color import check_preserve_color
-from .defaults import INIT_NAMES, OPTIMIZERS, POOLINGS, TRANSFER
+from .defaults import INIT_NAMES, TRANSFER, check_name
 from .errors import NSTError, option
 from .files import check_writable
 from .images import image_array, image_size
@@ -76,8 +76,8 @@ def plan_transfer(base_img_path, style_img_path, output_img_path, convnet, conte
     blend = _blend_weights(style_blend, len(styles))
     functions = _check_functions(functions, len(styles), masks)
     _check_beyond_options(preserve_color, style_scale, init_noise)
-    check_choice("optimizer", optimizer, OPTIMIZERS)
-    check_choice("pooling", pooling, POOLINGS)
+    check_name("optimizer", optimizer)
+    check_name("pooling", pooling)
     learning_rate = check_positive("learning_rate", learning_rate)
     memory_limit = check_positive("memory_limit", memory_limit)
     check_count("seed", seed, minimum=0)
@@ -160,14 +160,6 @@ def check_count(keyword, value, minimum=1, optional=False):
     return int(value)
 
 
-def check_choice(keyword, value, choices):
-    """`value` if it is one of `choices`, else NSTError listing them."""
-    if value not in choices:
-        raise NSTError(f"Unknown {option(keyword)} {value!r}; choose one of "
-                       f"{', '.join(map(repr, choices))}.")
-    return value
-
-
 def check_number(keyword, value):
     """`value` as a finite float, or NSTError naming `keyword`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -214,8 +206,8 @@ def check_init(init):
     if isinstance(init, str) and init in INIT_NAMES:
         return init
     if is_path(init) and not Path(init).exists():
-        raise NSTError(f"{option('init')} must be 'noise', 'content', 'style' or an image path; "
-                       f"got '{init}'.")
+        raise NSTError(f"{option('init')} must be {', '.join(map(repr, INIT_NAMES))} or an "
+                       f"image path; got '{init}'.")
     return check_image("init", init)
 
 

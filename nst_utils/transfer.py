@@ -1,6 +1,11 @@
-"""`style_transfer()`: Gatys et al.'s method end to end, with the course homework's signature."""
+"""`style_transfer()`: Gatys et al.'s method end to end, with the course homework's signature.
+
+It reads in three steps: check everything (`preflight.plan_transfer`), plan the stages (one per
+scale: `plan_stages`), and optimise the image stage after stage (`stage_loss`, `minimize`).
+"""
 
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -8,7 +13,7 @@ from tqdm.auto import tqdm
 from .animation import Animation
 from .bundled import IMAGES_DIR  # noqa: F401 - the notebooks know it as nst.transfer.IMAGES_DIR
 from .color import luminance_image, match_color_histogram, recombine_luminance
-from .defaults import CONTENT_LAYER, HOMEWORK, STYLE_LAYERS, TRANSFER
+from .defaults import DEFAULTS, STYLE_LAYERS  # noqa: F401 - STYLE_LAYERS: nst.STYLE_LAYERS
 from .errors import NSTError
 from .files import write_or_fall_back
 from .images import (VGG_MEAN_BGR, deprocess_image, image_size, image_writer, load_image,
@@ -22,18 +27,18 @@ from .regions import layer_masks, load_masks
 
 
 def style_transfer(base_img_path, style_img_path, output_img_path,
-                   convnet=TRANSFER["convnet"], content_weight=HOMEWORK["content_weight"],
-                   style_weights=HOMEWORK["style_weights"], tv_weight=HOMEWORK["tv_weight"],
-                   content_layer=CONTENT_LAYER, style_layers=STYLE_LAYERS,
-                   iterations=HOMEWORK["iterations"], *, init=TRANSFER["init"],
-                   seed=TRANSFER["seed"], optimizer=TRANSFER["optimizer"],
-                   max_size=HOMEWORK["max_size"], pooling=TRANSFER["pooling"], save_every=None,
-                   overwrite=False, learning_rate=None, weights="imagenet",
-                   jit_compile=TRANSFER["jit_compile"], scales=TRANSFER["scales"],
-                   memory_limit=None, preserve_color=None, style_blend=None,
-                   style_scale=TRANSFER["style_scale"], style_masks=None, adaptive_weights=False,
-                   init_noise=TRANSFER["init_noise"], animation=None,
-                   animation_every=TRANSFER["animation_every"], callback=None, progress=True,
+                   convnet=DEFAULTS["convnet"], content_weight=DEFAULTS["content_weight"],
+                   style_weights=DEFAULTS["style_weights"], tv_weight=DEFAULTS["tv_weight"],
+                   content_layer=DEFAULTS["content_layer"],
+                   style_layers=DEFAULTS["style_layers"], iterations=DEFAULTS["iterations"], *,
+                   init=DEFAULTS["init"], seed=DEFAULTS["seed"],
+                   optimizer=DEFAULTS["optimizer"], max_size=DEFAULTS["max_size"],
+                   pooling=DEFAULTS["pooling"], save_every=None, overwrite=False,
+                   learning_rate=None, weights="imagenet", jit_compile=DEFAULTS["jit_compile"],
+                   scales=DEFAULTS["scales"], memory_limit=None, preserve_color=None,
+                   style_blend=None, style_scale=DEFAULTS["style_scale"], style_masks=None,
+                   adaptive_weights=False, init_noise=DEFAULTS["init_noise"], animation=None,
+                   animation_every=DEFAULTS["animation_every"], callback=None, progress=True,
                    functions=None):
     """Paint the content of one image in the style of another; return (image, history).
 
@@ -43,10 +48,18 @@ def style_transfer(base_img_path, style_img_path, output_img_path,
     on the activations of `convnet`. The result is saved to `output_img_path` (``.png`` is added
     when it has no image extension).
 
-    The defaults of `init` and `scales` are the fastest recipe measured, not the homework's:
-    starting from the content image, at half size then at full size, reaches the final loss of
-    the homework's noise start at full size in under half its CPU time
-    (`benchmarks/default_recipe.py`). ``init="noise", scales=(1.0,)`` gives the homework's run.
+    The defaults are those of the `nst transfer` command, `nst_utils.defaults.DEFAULTS`: the
+    "demo" preset (the homework's "starry_tubingen" weights, 130 iterations, the content shrunk
+    to 384 px; see `nst_utils.defaults.DEFAULT_PRESET` for why) and the fastest recipe measured,
+    not the homework's: starting from the content image, at half size then at full size, reaches
+    the final loss of the homework's noise start at full size in under half its CPU time
+    (`benchmarks/default_recipe.py`). The homework's own defaults are a preset:
+    ``style_transfer(a, b, out, **PRESETS["homework"])`` (from `nst_utils.defaults`), with
+    ``init="noise", scales=(1.0,)`` for the homework's run.
+
+    The transfer is a plan of stages, one per scale (`plan_stages`), and one optimisation per
+    stage: the loss of the stage's images (`stage_loss`), minimised over the image's pixels from
+    `init` at the first stage and from the previous stage's result, upsampled, at the next.
 
     Keyword options:
         init: where the optimisation starts: "content" (default), "noise" (the homework's
@@ -111,58 +124,105 @@ def style_transfer(base_img_path, style_img_path, output_img_path,
     """
     # Every argument is checked, and every output tried, before any image is decoded.
     plan = plan_transfer(**locals())  # this function's arguments, all by name
-    height, width, functions = plan.height, plan.width, plan.functions
-    pairs = [_image_pair(base_img_path, plan.styles, height, width, scale, style_scale,
-                         preserve_color) for scale in plan.scales]
-    masks = [None if plan.masks is None else
-             load_masks(plan.masks, content.shape[:2], len(plan.styles)) for content, _ in pairs]
+    stages = plan_stages(base_img_path, plan, style_scale, preserve_color)
     extractor = build_vgg(convnet, pooling, plan.layers, weights=weights)
-
-    colorize = _colorizer(preserve_color, base_img_path, (height, width))
+    colorize = _colorizer(preserve_color, base_img_path, (plan.height, plan.width))
     movie = None if animation is None else Animation(animation, animation_every,
-                                                     (height, width), colorize)
+                                                     (plan.height, plan.width), colorize)
     history, best = [], None
-    for scale, steps, (content, scale_styles), scale_masks in zip(plan.scales, plan.per_scale,
-                                                                   pairs, masks):
-        content_batch, style_batches = (preprocess_image(content),
-                                        [preprocess_image(s) for s in scale_styles])
-        if "weighted_transfer_loss" in functions:
-            loss_fn = functions["weighted_transfer_loss"](
-                extractor, content_batch, style_batches[0], plan.content_layer, plan.style_layers,
-                plan.content_weight, plan.style_weights, plan.tv_weight)
-        else:
-            loss_fn = weighted_transfer_loss(
-                extractor, content_batch, style_batches, plan.content_layer, plan.style_layers,
-                plan.content_weight, plan.style_weights, plan.tv_weight, blend=plan.blend,
-                masks=scale_masks, functions=functions)
-        x0 = (starting_image(init, content, scale_styles[0], seed, init_noise) if best is None
-              else _upsample(best, content.shape[:2]))
-        if adaptive_weights:
-            noise = initial_image("noise", content, None, seed)
-            loss_fn = adaptive_loss(loss_fn, x0, _importances(
-                plan.content_weight, plan.style_weights, plan.tv_weight), noise)
-        evaluator = (OwnEvaluator(functions["Evaluator"], loss_fn, x0.shape)
-                     if "Evaluator" in functions else
-                     Evaluator(loss_fn, x0.shape, jit_compile=use_xla(jit_compile, content.shape)))
+    for stage in stages:  # coarse to fine: each scale starts from the previous one's result
+        # The loss of Gatys et al. for this scale's images: content features, style Grams.
+        loss_fn = stage_loss(extractor, stage, plan)
+        # Where the optimisation starts: `init` at the first scale, else the result so far.
+        x0 = (starting_image(init, stage.content, stage.styles[0], seed, init_noise)
+              if best is None else _upsample(best, stage.dims))
+        if adaptive_weights:  # each term divided by its size here, times its weight
+            loss_fn = adaptive_loss(loss_fn, x0, _importances(plan),
+                                    initial_image("noise", stage.content, None, seed))
+        evaluator = _evaluator(loss_fn, x0.shape, plan.functions, use_xla(jit_compile,
+                                                                          stage.dims))
         if movie is not None and best is None:
-            movie.add(0, deprocess_image(x0, *content.shape[:2]))
-        on_iteration = _iteration_handler(content.shape[:2], plan.save_every, plan.snapshot,
-                                          overwrite, callback, movie)
-        best, scale_history = minimize(
-            evaluator, x0, optimizer, steps, plan.learning_rate, on_iteration, progress,
-            continue_from=history[-1] if history else None, tags={"scale": scale})
-        history += scale_history
+            movie.add(0, deprocess_image(x0, *stage.dims))
+        # Minimise the loss over the image's pixels, from x0.
+        best, stage_history = minimize(
+            evaluator, x0, optimizer, stage.iterations, plan.learning_rate,
+            _iteration_handler(stage.dims, plan.save_every, plan.snapshot, overwrite, callback,
+                               movie),
+            progress, continue_from=history[-1] if history else None,
+            tags={"scale": stage.scale})
+        history += stage_history
         if evaluator.interrupted:  # Ctrl-C or SIGTERM: no further scales, keep what we have
             break
+    optimised = _full_size(best, plan.height, plan.width)
+    image = optimised if colorize is None else colorize(optimised)
+    _save_outputs(plan.final_path, image, movie, optimised, history, overwrite)
+    return image, history
+
+
+@dataclass
+class Stage:
+    """One scale of a coarse-to-fine transfer: the images optimised there, and for how long."""
+
+    scale: float  #: a fraction of the result's size
+    iterations: int
+    content: np.ndarray  #: the content image at this scale, as the network compares it
+    styles: list  #: the style images for it (resized by style_scale, recoloured if asked)
+    masks: list = None  #: one mask per style at this scale, or None
+
+    @property
+    def dims(self):
+        """The (height, width) of the image optimised at this stage."""
+        return self.content.shape[:2]
+
+
+def plan_stages(base_img_path, plan, style_scale=1.0, preserve_color=None):
+    """The stages of a checked transfer (`preflight.plan_transfer`), coarse to fine: one per
+    scale, with its iterations, its images and its masks."""
+    stages = []
+    for scale, iterations in zip(plan.scales, plan.per_scale):
+        content, styles = _image_pair(base_img_path, plan.styles, plan.height, plan.width, scale,
+                                      style_scale, preserve_color)
+        masks = (None if plan.masks is None else
+                 load_masks(plan.masks, content.shape[:2], len(plan.styles)))
+        stages.append(Stage(scale, iterations, content, styles, masks))
+    return stages
+
+
+def stage_loss(extractor, stage, plan):
+    """The weighted total loss of one stage's images, as a function of the image batch: the
+    library's, or the notebook's own `weighted_transfer_loss` (one style, no masks)."""
+    content = preprocess_image(stage.content)
+    styles = [preprocess_image(style) for style in stage.styles]
+    layers_and_weights = (plan.content_layer, plan.style_layers, plan.content_weight,
+                          plan.style_weights, plan.tv_weight)
+    if "weighted_transfer_loss" in plan.functions:
+        return plan.functions["weighted_transfer_loss"](extractor, content, styles[0],
+                                                         *layers_and_weights)
+    return weighted_transfer_loss(extractor, content, styles, *layers_and_weights,
+                                  blend=plan.blend, masks=stage.masks, functions=plan.functions)
+
+
+def _evaluator(loss_fn, shape, functions, xla):
+    """The loss and gradient at a point: the library's Evaluator, or the notebook's own."""
+    if "Evaluator" in functions:
+        return OwnEvaluator(functions["Evaluator"], loss_fn, shape)
+    return Evaluator(loss_fn, shape, jit_compile=xla)
+
+
+def _full_size(best, height, width):
+    """The best batch as a uint8 image of the result's size (upsampled when a stop ended the
+    run at a coarse scale)."""
     if best.shape[1:3] != (height, width):
         best = _upsample(best, (height, width))
-    optimised = deprocess_image(best, height, width)
-    image = optimised if colorize is None else colorize(optimised)
-    _save_result(plan.final_path, image_writer(plan.final_path, image), overwrite, "result")
+    return deprocess_image(best, height, width)
+
+
+def _save_outputs(path, image, movie, optimised, history, overwrite):
+    """Save the result, and the animation (ending on the `optimised` image) if one is made."""
+    _save_result(path, image_writer(path, image), overwrite, "result")
     if movie is not None:
         movie.finish(history[-1]["iteration"], optimised)
         _save_result(movie.path, movie.writer(), overwrite, "animation")
-    return image, history
 
 
 def _save_result(path, write, overwrite, what):
@@ -317,10 +377,10 @@ def adaptive_loss(loss_fn, x0, importances, reference=None):
     return loss
 
 
-def _importances(content_weight, style_weights, tv_weight):
+def _importances(plan):
     """The terms' importances under adaptive weights: each term's weight (style: the mean)."""
-    return {"content": float(content_weight), "style": float(np.mean(style_weights)),
-            "tv": float(tv_weight)}
+    return {"content": float(plan.content_weight), "style": float(np.mean(plan.style_weights)),
+            "tv": float(plan.tv_weight)}
 
 
 def starting_image(init, content, style, seed=0, init_noise=0.0):

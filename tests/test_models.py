@@ -64,9 +64,9 @@ def test_unknown_layer_lists_the_valid_names():
 
 
 def test_unknown_convnet_and_pooling():
-    with pytest.raises(NSTError, match="vgg16' or 'vgg19"):
+    with pytest.raises(NSTError, match="choose one of 'vgg16', 'vgg19'"):
         build_vgg("resnet", weights=None)
-    with pytest.raises(NSTError, match="'max' or 'avg'"):
+    with pytest.raises(NSTError, match="choose one of 'max', 'avg'"):
         build_vgg("vgg16", pooling="min", weights=None)
 
 

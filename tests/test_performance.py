@@ -5,6 +5,7 @@ import pytest
 
 from nst_utils import NSTError, style_transfer
 from nst_utils.cli import main
+from nst_utils.defaults import WEIGHT_KEYS, loss_settings
 from nst_utils.memory import (activations_per_pixel, check_memory, largest_fitting_size,
                               predict_peak_bytes)
 from nst_utils.preflight import XLA_MIN_PIXELS, scale_plan, use_xla
@@ -12,7 +13,7 @@ from nst_utils.transfer import IMAGES_DIR, STYLE_LAYERS
 
 CONTENT, STYLE = IMAGES_DIR / "chelsea.jpg", IMAGES_DIR / "scream.jpg"
 LAYERS = ["block4_conv2", *STYLE_LAYERS]
-TINY = dict(max_size=48, progress=False, convnet="vgg19")
+TINY = dict(max_size=48, progress=False, convnet="vgg19", **loss_settings("homework", WEIGHT_KEYS))
 
 
 @pytest.fixture(scope="module")
