@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 SITE := build/site
 
-.PHONY: demo test weights lab site test-jax test-torch
+.PHONY: demo test test-fast weights lab site test-jax test-torch
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ demo: weights
 
 test: weights
 	NST_QUICK=1 $(BIN)/python -m pytest
+
+# The fast lane, for the edit-test loop: every test not marked slow (the sandboxes and the red
+# team, nbgrader, otter-grader, the wheel, the website and the notebooks' cells), in under two
+# minutes on two cores; pytest's last line gives the suite's time, and the slowest tests above it
+# say what to mark slow next.
+test-fast: weights
+	NST_QUICK=1 $(BIN)/python -m pytest -m "not slow" --durations=5
 
 # Jupyter refuses to run as root (containers, hosted machines) unless told to.
 lab: weights

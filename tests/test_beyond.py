@@ -157,6 +157,7 @@ def test_unreadable_mask_and_mask_count_are_refused(tmp_path):
         load_masks([np.ones((20, 30)), np.ones((20, 30))], (20, 30), 1)
 
 
+@pytest.mark.slow
 def test_style_transfer_with_masks_paints_each_region(tmp_path):
     content = load_image(CONTENT, max_size=40)
     top = np.zeros(content.shape[:2], np.float32)
@@ -191,6 +192,7 @@ def test_histogram_transfer_runs_on_matched_styles(tmp_path):
 
 # Several styles ------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_blend_one_zero_equals_the_single_style(tmp_path):
     single, _ = style_transfer(CONTENT, STYLE, tmp_path / "a.png", seed=2, **TINY)
     blended, _ = style_transfer(CONTENT, [STYLE, STYLE2], tmp_path / "b.png", seed=2,

@@ -87,6 +87,7 @@ def wheel_venv(wheel, tmp_path_factory):
     return venv
 
 
+@pytest.mark.slow
 def test_the_wheel_carries_the_images_and_the_solution_notebooks(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for folder, bundled in (("images", IMAGES_DIR), ("notebooks", NOTEBOOKS_DIR)):
@@ -111,6 +112,7 @@ def installed(wheel_venv, tmp_path_factory):
     return dict(zip(["module", "images", "notebooks", "hidden"], map(Path, asked)))
 
 
+@pytest.mark.slow
 def test_the_installed_wheel_paints_the_demo_and_assigns_from_another_folder(wheel_venv,
                                                                              installed, tmp_path):
     assert all(path.is_relative_to(wheel_venv) for path in installed.values()), installed
@@ -195,6 +197,7 @@ def _tensorflows_after_install(path, preinstalled_tensorflow, requirement, index
     return _tensorflows(packages) | {name for name in installs if name.startswith("tensorflow")}
 
 
+@pytest.mark.slow
 def test_one_tensorflow_beside_a_preinstalled_one_and_the_cpu_build_on_a_fresh_machine(
         index, tmp_path):
     # A hosted notebook: tensorflow preinstalled; `%pip install "nst @ git+..."` adds none.
@@ -207,6 +210,7 @@ def test_one_tensorflow_beside_a_preinstalled_one_and_the_cpu_build_on_a_fresh_m
                                       index) == {"tensorflow", CPU_BUILD}
 
 
+@pytest.mark.slow
 def test_the_wheel_requires_no_tensorflow_and_the_extra_cpu_the_cpu_build(wheel):
     with zipfile.ZipFile(wheel) as archive:
         (name,) = [name for name in archive.namelist() if name.endswith(".dist-info/METADATA")]
@@ -293,6 +297,7 @@ def test_the_install_cell_is_invisible_to_the_grader():
         assert grading._imports_of(_install_cell(path).source) == ""
 
 
+@pytest.mark.slow
 def test_the_wheel_hides_its_package_with_the_answers_from_the_sandbox(installed):
     """A wheel's package folder, with the answers and the solution notebooks, lies inside
     site-packages, which the sandbox mounts: it is the sandbox's hidden path there (a checkout's
@@ -302,6 +307,7 @@ def test_the_wheel_hides_its_package_with_the_answers_from_the_sandbox(installed
     assert sandbox.hidden_paths() == []
 
 
+@pytest.mark.slow
 def test_the_installed_wheel_grades_in_its_sandbox(wheel_venv, tmp_path):
     """The wheel's grader builds the sandbox's library from the installed package and grades
     the solution in full, and a submission that hands back the library's answer gets nothing."""
@@ -331,6 +337,7 @@ raise RuntimeError('RESULT ' + RESULT)
 """
 
 
+@pytest.mark.slow
 def test_a_hidden_path_is_empty_inside_the_sandbox(tmp_path, monkeypatch):
     """The checkout's solution notebooks, mounted and hidden as a wheel's would be."""
     notebooks = str(ROOT / "notebooks")

@@ -27,6 +27,8 @@ from nst_utils import grading
 from nst_utils.checks import POINTS
 from nst_utils.transfer import IMAGES_DIR
 
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
+
 ROOT = IMAGES_DIR.parent
 NOTEBOOKS = ROOT / "notebooks"
 CONFIG = ROOT / "nbgrader_course" / "nbgrader_config.py"

@@ -26,6 +26,7 @@ def coarse_to_fine(tmp_path_factory):
     return folder, image, history, seen
 
 
+@pytest.mark.slow
 def test_coarse_to_fine_ends_at_full_size_and_lowers_the_loss(coarse_to_fine):
     folder, image, history, _ = coarse_to_fine
     assert image.shape == (32, 48, 3)
@@ -35,6 +36,7 @@ def test_coarse_to_fine_ends_at_full_size_and_lowers_the_loss(coarse_to_fine):
     assert coarse[-1]["loss"] < coarse[0]["loss"]
 
 
+@pytest.mark.slow
 def test_history_counts_on_across_scales(coarse_to_fine):
     folder, _, history, seen = coarse_to_fine
     assert [record["iteration"] for record in history] == list(range(1, len(history) + 1))

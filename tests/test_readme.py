@@ -99,6 +99,7 @@ def test_the_transfers_write_different_files():
     assert len(outputs) >= 2 and len(set(outputs)) == len(outputs)
 
 
+@pytest.mark.slow
 def test_the_course_setup_copies_the_notebook_from_wherever_nst_is(tmp_path):
     result = subprocess.run(" && ".join(COURSE_SETUP), shell=True, cwd=tmp_path,
                             capture_output=True, text=True, env=environment(), timeout=300)

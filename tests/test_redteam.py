@@ -28,6 +28,8 @@ import pytest
 from nst_utils import grading, judging, rules, sandbox, sandbox_library, submissions
 from nst_utils.cli import main
 
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
+
 NOTEBOOKS = grading.SOURCE_DIR
 SOLUTION = NOTEBOOKS / "02_style_reconstruction.ipynb"
 BLANK = NOTEBOOKS / "student" / "02_style_reconstruction.ipynb"
