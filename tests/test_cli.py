@@ -154,7 +154,7 @@ def test_unwritable_outputs_are_refused_before_any_work(tmp_path, capsys, monkey
 def test_an_output_folder_gets_a_new_file_inside_it(tmp_path, capsys):
     folder = tmp_path / "album.png"  # a folder, whatever its name says
     folder.mkdir()
-    for run in (1, 2):
+    for _ in (1, 2):
         assert main(["transfer", CONTENT, STYLE, "-o", str(folder), *FAST]) == 0
     assert sorted(p.name for p in folder.iterdir()) == [
         "rocket_in_the_style_of_klimt_the_kiss.png", "rocket_in_the_style_of_klimt_the_kiss_2.png"]

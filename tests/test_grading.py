@@ -157,7 +157,8 @@ def gradebook(tmp_path_factory):
         "deprocess_image":  # shares its cell with preprocess_image, which stays right
             "import numpy as np\n"
             "def preprocess_image(img, dims=None):\n"
-            "    return np.asarray(img, np.float32)[None, :, :, ::-1] - [103.939, 116.779, 123.68]\n"
+            "    return np.asarray(img, np.float32)[None, :, :, ::-1] - "
+            "[103.939, 116.779, 123.68]\n"
             "def deprocess_image(x, height, width):\n    while True:\n        pass\n",
     }, tmp, "buggy_content.ipynb")
     buggy_style = planted(style, {

@@ -341,8 +341,8 @@ raise RuntimeError('RESULT ' + RESULT)
 def test_a_hidden_path_is_empty_inside_the_sandbox(tmp_path, monkeypatch):
     """The checkout's solution notebooks, mounted and hidden as a wheel's would be."""
     notebooks = str(ROOT / "notebooks")
-    monkeypatch.setattr(sandbox, "read_only_paths",
-                        lambda paths=sandbox.read_only_paths(): [*paths, notebooks])
+    mounted = sandbox.read_only_paths()
+    monkeypatch.setattr(sandbox, "read_only_paths", lambda paths=mounted: [*paths, notebooks])
     monkeypatch.setattr(sandbox, "hidden_paths", lambda: [notebooks])
     spy = nbformat.read(ROOT / "notebooks" / "student" / NOTEBOOKS[1].name, as_version=4)
     cells = grading.exercises_in(spy)

@@ -17,7 +17,7 @@ import threading
 import tomllib
 from collections import deque
 from pathlib import Path
-from urllib.parse import urldefrag, urljoin, urlparse
+from urllib.parse import urldefrag, urlparse
 
 import nbformat
 import pytest

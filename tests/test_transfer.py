@@ -45,7 +45,8 @@ def test_evaluator_gradient_through_vgg_matches_finite_differences():
     x = rng.uniform(-100, 100, 12 * 12 * 3)
     direction = rng.normal(size=x.shape)
     eps = 0.05
-    numeric = (evaluator.loss(x + eps * direction) - evaluator.loss(x - eps * direction)) / (2 * eps)
+    numeric = (evaluator.loss(x + eps * direction)
+               - evaluator.loss(x - eps * direction)) / (2 * eps)
     assert evaluator.grads(x) @ direction == pytest.approx(numeric, rel=2e-2)
 
 
