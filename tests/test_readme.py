@@ -34,6 +34,9 @@ COMMANDS = [command for block in shell_blocks() for command in block]
 NOT_RUN = {
     "make demo": "a full transfer (about a minute); the demo's options are tested in test_cli",
     "make test": "the whole suite, which includes this test",
+    "make test-fast": "the suite less its slow tests, which includes this test",
+    "make lint": "ruff over the whole tree; make test runs it first",
+    "make format": "rewrites files with ruff",
     "make test-jax": "the suite on JAX, in a virtual environment of its own (CI runs it)",
     "make test-torch": "the suite on PyTorch, whose wheel is several GB",
     "pip install": "installs from the network; tests/test_install.py installs the wheel",
