@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 SITE := build/site
 
-.PHONY: demo test weights lab site test-jax test-torch
+.PHONY: demo test test-fast lint format weights lab site test-jax test-torch
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,25 @@ weights: $(INSTALLED)
 demo: weights
 	$(BIN)/nst transfer
 
+# The linter first (ruff, [tool.ruff] in pyproject.toml), then every test and notebook.
 test: weights
+	$(BIN)/ruff check .
 	NST_QUICK=1 $(BIN)/python -m pytest
+
+# The fast lane, for the edit-test loop: every test not marked slow (the sandboxes and the red
+# team, nbgrader, otter-grader, the wheel, the website and the notebooks' cells), in under two
+# minutes on two cores; pytest's last line gives the suite's time, and the slowest tests above it
+# say what to mark slow next.
+test-fast: weights
+	NST_QUICK=1 $(BIN)/python -m pytest -m "not slow" --durations=5
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+
+# Sorts the imports and formats the code with ruff; `make test` does not check the formatting yet.
+format: $(INSTALLED)
+	$(BIN)/ruff check --select I --fix .
+	$(BIN)/ruff format .
 
 # Jupyter refuses to run as root (containers, hosted machines) unless told to.
 lab: weights

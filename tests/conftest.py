@@ -21,6 +21,9 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.suffix == ".ipynb":  # a notebook's cell, which nbval runs in a kernel
+            item.add_marker(pytest.mark.slow)
     if backend.NAME == "tensorflow":
         return
     skip = pytest.mark.skip(reason=f"tests TensorFlow itself; the backend is {backend.NAME}")

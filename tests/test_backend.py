@@ -65,6 +65,7 @@ def test_run_counter_counts_every_execution_of_a_compiled_function():
 
 
 @pytest.mark.tensorflow
+@pytest.mark.slow
 def test_the_first_loss_is_the_same_on_every_installed_backend(tmp_path):
     """TensorFlow against each other backend in this environment (the test extra brings JAX;
     PyTorch where it is installed): same images and weights, relative difference below 1e-3."""

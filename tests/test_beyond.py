@@ -3,19 +3,30 @@ and noisy starts (Gatys et al. 2017). Each test checks the feature's defining pr
 
 import numpy as np
 import pytest
-from keras import ops
 from PIL import Image
 
 from nst_utils import NSTError, build_vgg, style_transfer
 from nst_utils.cli import main
-from nst_utils.color import (RGB_TO_YIQ, luminance_image, match_color_histogram,
-                             recombine_luminance, rgb_to_yiq)
+from nst_utils.color import (
+    RGB_TO_YIQ,
+    luminance_image,
+    match_color_histogram,
+    recombine_luminance,
+    rgb_to_yiq,
+)
 from nst_utils.images import load_image
 from nst_utils.losses import normalized_gram, style_loss_to_target
 from nst_utils.regions import layer_dims, layer_masks, load_mask, load_masks, resize_mask
-from nst_utils.transfer import (IMAGES_DIR, STYLE_LAYERS, adaptive_loss, initial_image,
-                                preprocess_image, starting_image, style_image,
-                                weighted_transfer_loss)
+from nst_utils.transfer import (
+    IMAGES_DIR,
+    STYLE_LAYERS,
+    adaptive_loss,
+    initial_image,
+    preprocess_image,
+    starting_image,
+    style_image,
+    weighted_transfer_loss,
+)
 
 CONTENT, STYLE, STYLE2 = (IMAGES_DIR / "chelsea.jpg", IMAGES_DIR / "scream.jpg",
                           IMAGES_DIR / "klimt_the_kiss.jpg")
@@ -157,6 +168,7 @@ def test_unreadable_mask_and_mask_count_are_refused(tmp_path):
         load_masks([np.ones((20, 30)), np.ones((20, 30))], (20, 30), 1)
 
 
+@pytest.mark.slow
 def test_style_transfer_with_masks_paints_each_region(tmp_path):
     content = load_image(CONTENT, max_size=40)
     top = np.zeros(content.shape[:2], np.float32)
@@ -191,6 +203,7 @@ def test_histogram_transfer_runs_on_matched_styles(tmp_path):
 
 # Several styles ------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_blend_one_zero_equals_the_single_style(tmp_path):
     single, _ = style_transfer(CONTENT, STYLE, tmp_path / "a.png", seed=2, **TINY)
     blended, _ = style_transfer(CONTENT, [STYLE, STYLE2], tmp_path / "b.png", seed=2,

@@ -205,7 +205,7 @@ def test_a_wrong_gradient_is_caught_even_when_the_value_is_right():
 
 
 def homework_tv(x):  # the course homework's part D, with K replaced by ops
-    I, H, W, C = [int(j) for j in x.shape]
+    _, H, W, C = [int(j) for j in x.shape]
     a = ops.square(x[:, :H-1, :W-1, :] - x[:, 1:, :W-1, :])
     b = ops.square(x[:, :H-1, :W-1, :] - x[:, :H-1, 1:, :])
 

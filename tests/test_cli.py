@@ -120,6 +120,7 @@ def test_read_only_folder_is_refused_before_any_work(tmp_path):
 
 
 @needs_mount
+@pytest.mark.slow
 def test_full_disk_saves_the_result_elsewhere_and_says_where(tmp_path):
     folder, spare = tmp_path / "full", tmp_path / "spare"
     folder.mkdir()
@@ -149,10 +150,11 @@ def test_unwritable_outputs_are_refused_before_any_work(tmp_path, capsys, monkey
     assert sorted(tmp_path.iterdir()) == before
 
 
+@pytest.mark.slow
 def test_an_output_folder_gets_a_new_file_inside_it(tmp_path, capsys):
     folder = tmp_path / "album.png"  # a folder, whatever its name says
     folder.mkdir()
-    for run in (1, 2):
+    for _ in (1, 2):
         assert main(["transfer", CONTENT, STYLE, "-o", str(folder), *FAST]) == 0
     assert sorted(p.name for p in folder.iterdir()) == [
         "rocket_in_the_style_of_klimt_the_kiss.png", "rocket_in_the_style_of_klimt_the_kiss_2.png"]
@@ -260,6 +262,7 @@ def wait_for(path, process, timeout=240):
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_stops_the_run_and_keeps_the_best_image(tmp_path, signum, status):
     out = tmp_path / "r.png"

@@ -158,7 +158,8 @@ def gradebook(tmp_path_factory):
         "deprocess_image":  # shares its cell with preprocess_image, which stays right
             "import numpy as np\n"
             "def preprocess_image(img, dims=None):\n"
-            "    return np.asarray(img, np.float32)[None, :, :, ::-1] - [103.939, 116.779, 123.68]\n"
+            "    return np.asarray(img, np.float32)[None, :, :, ::-1] - "
+            "[103.939, 116.779, 123.68]\n"
             "def deprocess_image(x, height, width):\n    while True:\n        pass\n",
     }, tmp, "buggy_content.ipynb")
     buggy_style = planted(style, {
@@ -199,18 +200,21 @@ def gradebook(tmp_path_factory):
             "homework": [str(path) for path in homework], "out": out}
 
 
+@pytest.mark.slow
 def test_solutions_get_full_marks(gradebook):
     for path in gradebook["sources"]:
         row = gradebook["rows"][str(path)]
         assert row["total"] == row["max"] and int(row["max"]) > 0, row["reasons"]
 
 
+@pytest.mark.slow
 def test_blank_student_versions_get_zero_without_crashing(gradebook):
     for path in gradebook["sources"]:
         row = gradebook["rows"][str(NOTEBOOKS / "student" / path.name)]
         assert row["total"] == "0" and "not implemented yet" in row["reasons"]
 
 
+@pytest.mark.slow
 def test_planted_bugs_lose_exactly_their_points_with_reasons(gradebook):
     content = gradebook["rows"][gradebook["buggy_content"]]
     assert content["feature_reconstruction_loss"] == "0" and content["deprocess_image"] == "0"
@@ -224,6 +228,7 @@ def test_planted_bugs_lose_exactly_their_points_with_reasons(gradebook):
     assert "RuntimeError: student bug" in style["reasons"]
 
 
+@pytest.mark.slow
 def test_answers_without_gradient_lose_their_points_and_shape_unpacking_is_fine(gradebook):
     rows = [gradebook["rows"][path] for path in gradebook["numpy"]]
     # A NumPy gram_matrix also cuts the gradient of the style loss, which calls it.
@@ -239,6 +244,7 @@ def test_answers_without_gradient_lose_their_points_and_shape_unpacking_is_fine(
     assert "the weighted content term" not in rows[3]["reasons"]  # right values, no gradient
 
 
+@pytest.mark.slow
 def test_the_homework_total_variation_scores_and_a_caching_evaluator_is_told_why(gradebook):
     unpacking, row = (gradebook["rows"][path] for path in gradebook["homework"])
     assert (unpacking["total"], unpacking["max"], unpacking["reasons"]) == ("4", "4", "")
@@ -247,6 +253,7 @@ def test_the_homework_total_variation_scores_and_a_caching_evaluator_is_told_why
     assert "total_variation_loss" not in row["reasons"]
 
 
+@pytest.mark.slow
 def test_another_version_and_unreadable_files_are_graded_not_fatal(gradebook):
     other = gradebook["rows"][gradebook["other"]]
     assert other["preprocess_image"] == "0" and "another version" in other["reasons"]
@@ -257,6 +264,7 @@ def test_another_version_and_unreadable_files_are_graded_not_fatal(gradebook):
         "version)")
 
 
+@pytest.mark.slow
 def test_the_gradebook_is_never_overwritten_silently(gradebook, capsys):
     before = gradebook["out"].read_text()
     assert main(["grade", str(gradebook["sources"][0]), "--out", str(gradebook["out"])]) == 1
@@ -264,6 +272,7 @@ def test_the_gradebook_is_never_overwritten_silently(gradebook, capsys):
     assert gradebook["out"].read_text() == before
 
 
+@pytest.mark.slow
 def test_no_sandbox_and_assignment_are_honoured_and_recorded(tmp_path):
     out = tmp_path / "grades.csv"
     style, content = source_with("gram_matrix"), source_with("feature_reconstruction_loss")

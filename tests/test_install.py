@@ -88,6 +88,7 @@ def wheel_venv(wheel, tmp_path_factory):
     return venv
 
 
+@pytest.mark.slow
 def test_the_wheel_carries_the_images_and_the_solution_notebooks(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for folder, bundled in (("images", IMAGES_DIR), ("notebooks", NOTEBOOKS_DIR)):
@@ -112,6 +113,7 @@ def installed(wheel_venv, tmp_path_factory):
     return dict(zip(["module", "images", "notebooks", "hidden"], map(Path, asked)))
 
 
+@pytest.mark.slow
 def test_the_installed_wheel_paints_the_demo_and_assigns_from_another_folder(wheel_venv,
                                                                              installed, tmp_path):
     assert all(path.is_relative_to(wheel_venv) for path in installed.values()), installed
@@ -196,6 +198,7 @@ def _tensorflows_after_install(path, preinstalled_tensorflow, requirement, index
     return _tensorflows(packages) | {name for name in installs if name.startswith("tensorflow")}
 
 
+@pytest.mark.slow
 def test_one_tensorflow_beside_a_preinstalled_one_and_the_cpu_build_on_a_fresh_machine(
         index, tmp_path):
     # A hosted notebook: tensorflow preinstalled; `%pip install "nst @ git+..."` adds none.
@@ -208,6 +211,7 @@ def test_one_tensorflow_beside_a_preinstalled_one_and_the_cpu_build_on_a_fresh_m
                                       index) == {"tensorflow", CPU_BUILD}
 
 
+@pytest.mark.slow
 def test_the_wheel_requires_no_tensorflow_and_the_extra_cpu_the_cpu_build(wheel):
     with zipfile.ZipFile(wheel) as archive:
         (name,) = [name for name in archive.namelist() if name.endswith(".dist-info/METADATA")]
@@ -294,6 +298,7 @@ def test_the_install_cell_is_invisible_to_the_grader():
         assert notebooks.imports_of(_install_cell(path).source) == ""
 
 
+@pytest.mark.slow
 def test_the_wheel_hides_its_package_with_the_answers_from_the_sandbox(installed):
     """A wheel's package folder, with the answers and the solution notebooks, lies inside
     site-packages, which the sandbox mounts: it is the sandbox's hidden path there (a checkout's
@@ -303,6 +308,7 @@ def test_the_wheel_hides_its_package_with_the_answers_from_the_sandbox(installed
     assert sandbox.hidden_paths() == []
 
 
+@pytest.mark.slow
 def test_the_installed_wheel_grades_in_its_sandbox(wheel_venv, tmp_path):
     """The wheel's grader builds the sandbox's library from the installed package and grades
     the solution in full, and a submission that hands back the library's answer gets nothing."""
@@ -332,11 +338,12 @@ raise RuntimeError('RESULT ' + RESULT)
 """
 
 
+@pytest.mark.slow
 def test_a_hidden_path_is_empty_inside_the_sandbox(tmp_path, monkeypatch):
     """The checkout's solution notebooks, mounted and hidden as a wheel's would be."""
     solutions = str(ROOT / "notebooks")
-    monkeypatch.setattr(sandbox, "read_only_paths",
-                        lambda paths=sandbox.read_only_paths(): [*paths, solutions])
+    mounted = sandbox.read_only_paths()
+    monkeypatch.setattr(sandbox, "read_only_paths", lambda paths=mounted: [*paths, solutions])
     monkeypatch.setattr(sandbox, "hidden_paths", lambda: [solutions])
     spy = nbformat.read(ROOT / "notebooks" / "student" / NOTEBOOKS[1].name, as_version=4)
     cells = notebooks.exercises_in(spy)

@@ -5,14 +5,18 @@ import pytest
 from keras import ops
 
 from nst_utils import backend
+from nst_utils.losses import (
+    feature_reconstruction_loss,
+    gram_matrix,
+    normalized_gram,
+    style_reconstruction_loss,
+    total_variation_loss,
+)
 
 #: The tolerance of float64 arithmetic. Keras's PyTorch backend computes ops.matmul of float64
 #: tensors in float32 (Keras 3.15: its result_type of two torch.float64 is float32), so there
 #: the Gram matrix is exact to float32 only.
 FLOAT64_RTOL, FLOAT64_ATOL = (1e-6, 1e-5) if backend.NAME == "torch" else (1e-12, 0.0)
-
-from nst_utils.losses import (feature_reconstruction_loss, gram_matrix, normalized_gram,
-                              style_reconstruction_loss, total_variation_loss)
 
 # A 2x1 feature map with 2 channels: positions (1, 2) and (3, 4).
 TWO_BY_ONE = np.array([[[1.0, 2.0]], [[3.0, 4.0]]])
@@ -97,7 +101,8 @@ def test_total_variation_by_hand():
 def test_total_variation_matches_loops():
     rng = np.random.default_rng(6)
     x = rng.normal(size=(1, 5, 7, 3))
-    expected = sum((x[0, i, j + 1, c] - x[0, i, j, c]) ** 2 + (x[0, i + 1, j, c] - x[0, i, j, c]) ** 2
+    expected = sum((x[0, i, j + 1, c] - x[0, i, j, c]) ** 2
+                   + (x[0, i + 1, j, c] - x[0, i, j, c]) ** 2
                    for c in range(3) for i in range(4) for j in range(6))
     assert value(total_variation_loss(x)) == pytest.approx(expected, rel=1e-12)
 

@@ -28,6 +28,8 @@ from nst_utils.grader import gradebook, grading, notebooks
 from nst_utils.grader.release import COLAB_SOLUTIONS
 from nst_utils.transfer import IMAGES_DIR
 
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
+
 ROOT = IMAGES_DIR.parent
 NOTEBOOKS = ROOT / "notebooks"
 CONFIG = ROOT / "nbgrader_course" / "nbgrader_config.py"

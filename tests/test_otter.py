@@ -13,6 +13,8 @@ from nst_utils.grader import notebooks, release
 from nst_utils.cli import main
 from nst_utils.transfer import IMAGES_DIR
 
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
+
 NOTEBOOKS = IMAGES_DIR.parent / "notebooks"
 TESTED = "01_content_reconstruction"  # otter runs its tests on this one's solution (cheapest)
 

@@ -1,6 +1,5 @@
 """Coarse-to-fine, XLA's "auto" setting and the memory guard, on tiny images (no timings)."""
 
-import numpy as np
 import pytest
 
 from nst_utils import NSTError, style_transfer
@@ -27,6 +26,7 @@ def coarse_to_fine(tmp_path_factory):
     return folder, image, history, seen
 
 
+@pytest.mark.slow
 def test_coarse_to_fine_ends_at_full_size_and_lowers_the_loss(coarse_to_fine):
     folder, image, history, _ = coarse_to_fine
     assert image.shape == (32, 48, 3)
@@ -36,6 +36,7 @@ def test_coarse_to_fine_ends_at_full_size_and_lowers_the_loss(coarse_to_fine):
     assert coarse[-1]["loss"] < coarse[0]["loss"]
 
 
+@pytest.mark.slow
 def test_history_counts_on_across_scales(coarse_to_fine):
     folder, _, history, seen = coarse_to_fine
     assert [record["iteration"] for record in history] == list(range(1, len(history) + 1))
@@ -49,13 +50,6 @@ def test_history_counts_on_across_scales(coarse_to_fine):
     assert [shape for _, shape in seen] == [(16, 24, 3)] * 4 + [(32, 48, 3)] * 5
     assert sorted(p.name for p in folder.iterdir()) == [
         "out.png", "out_at_iteration_3.png", "out_at_iteration_6.png", "out_at_iteration_9.png"]
-
-
-def test_coarse_to_fine_is_reproducible_for_a_seed(tmp_path):
-    options = dict(iterations=4, scales=(0.5, 1.0), init="noise", seed=1, **TINY)
-    first, _ = style_transfer(CONTENT, STYLE, tmp_path / "a.png", **options)
-    second, _ = style_transfer(CONTENT, STYLE, tmp_path / "b.png", **options)
-    np.testing.assert_array_equal(first, second)
 
 
 def test_iterations_are_split_between_scales():
@@ -75,12 +69,6 @@ def test_iterations_are_split_between_scales():
 def test_bad_scale_plans_raise_clear_errors(scales, iterations, message):
     with pytest.raises(NSTError, match=message):
         scale_plan(scales, iterations)
-
-
-def test_a_scale_too_small_for_the_network_is_skipped(tmp_path):
-    _, history = style_transfer(CONTENT, STYLE, tmp_path / "o.png", iterations=2,
-                                scales=(0.25, 1.0), **TINY)  # 12x8 pixels at 0.25: skipped
-    assert [record["scale"] for record in history] == [1.0, 1.0]
 
 
 def test_auto_xla_follows_the_size():
@@ -117,12 +105,8 @@ def test_transfer_refuses_before_starting_when_memory_is_short(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_command_line_scales_and_memory_limit(tmp_path, capsys):
+def test_command_line_scales(tmp_path, capsys):
     out = tmp_path / "cli.png"
     assert main(["transfer", str(CONTENT), str(STYLE), "-o", str(out), "--max-size", "48",
                  "--iterations", "4", "--scales", "0.5", "1", "--convnet", "vgg19"]) == 0
     assert out.exists() and "4 iterations" in capsys.readouterr().out
-    assert main(["transfer", str(CONTENT), str(STYLE), "-o", str(tmp_path / "x.png"),
-                 "--memory-limit", "0.001"]) == 1
-    err = capsys.readouterr().err
-    assert "only 0.0 GB is available. Free some memory" in err and "--memory-limit if" in err

@@ -34,6 +34,9 @@ COMMANDS = [command for block in shell_blocks() for command in block]
 NOT_RUN = {
     "make demo": "a full transfer (about a minute); the demo's options are tested in test_cli",
     "make test": "the whole suite, which includes this test",
+    "make test-fast": "the suite less its slow tests, which includes this test",
+    "make lint": "ruff over the whole tree; make test runs it first",
+    "make format": "rewrites files with ruff",
     "make test-jax": "the suite on JAX, in a virtual environment of its own (CI runs it)",
     "make test-torch": "the suite on PyTorch, whose wheel is several GB",
     "pip install": "installs from the network; tests/test_install.py installs the wheel",
@@ -99,6 +102,7 @@ def test_the_transfers_write_different_files():
     assert len(outputs) >= 2 and len(set(outputs)) == len(outputs)
 
 
+@pytest.mark.slow
 def test_the_course_setup_copies_the_notebook_from_wherever_nst_is(tmp_path):
     result = subprocess.run(" && ".join(COURSE_SETUP), shell=True, cwd=tmp_path,
                             capture_output=True, text=True, env=environment(), timeout=300)

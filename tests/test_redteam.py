@@ -30,6 +30,8 @@ from nst_utils.grader import (gradebook, grading, notebooks, reading, rules, san
                               sandbox_library, submissions, wire)
 from nst_utils.cli import main
 
+pytestmark = pytest.mark.slow  # left out of `make test-fast`
+
 NOTEBOOKS = notebooks.SOURCE_DIR
 SOLUTION = NOTEBOOKS / "02_style_reconstruction.ipynb"
 BLANK = NOTEBOOKS / "student" / "02_style_reconstruction.ipynb"
@@ -76,7 +78,7 @@ for path in ["{home}/.ssh/id_rsa", "/root/.ssh/id_rsa", "{solutions}/02_style_re
     except Exception as error:
         RESULT += type(error).__name__ + "|"
 RESULT += str(len(tf.io.gfile.glob("{solutions}/*.ipynb"))) + " notebooks"
-""" + STUB,
+""" + STUB,  # noqa: E501 (an attack, as written)
     "gfile_persist_and_overwrite": """
 RESULT, STOLEN = "", None
 for path in ["{package}/checks.py", "{site}/evil.pth", "{submissions}/solution.ipynb", "{home}/pwned"]:
@@ -91,7 +93,7 @@ try:
     RESULT += "removed the submissions"
 except Exception as error:
     RESULT += type(error).__name__
-""" + STUB,
+""" + STUB,  # noqa: E501 (an attack, as written)
     "patched_checks": """
 import numpy
 import nst_utils.exercises as exercises, nst_utils.exercises.judging as judging
@@ -178,7 +180,7 @@ for flags in (0x10000000 | 0x00020000, 0x00020000, 0x40000000):  # user+mount, m
 RESULT += f"mount {libc.mount(b'tmpfs', b'/tmp', b'tmpfs', 0, b'size=1g')} " \
           f"{os.strerror(ctypes.get_errno())}|"
 RESULT += f"clone {libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0)} {os.strerror(ctypes.get_errno())}|"
-""" + STUB,
+""" + STUB,  # noqa: E501 (an attack, as written)
     "keyrings_and_memory_files": """
 import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)
@@ -234,7 +236,7 @@ def gram_matrix(x):
     return namespace["g"]
 def style_reconstruction_loss(base, output):
     return getattr(nst.losses, "style_" + "reconstruction_loss")(base, output)
-""",
+""",  # noqa: E501 (an attack, as written)
     "read_solutions": """
 import glob, json, os, nst_utils
 RESULT, STOLEN = "found nothing", None
@@ -246,7 +248,7 @@ for path in glob.glob(os.path.dirname(package) + "/notebooks/*.ipynb") + glob.gl
             scope = {"ops": ops, "gram_matrix": lambda x: ops.matmul(ops.transpose(ops.reshape(x, (-1, x.shape[-1]))), ops.reshape(x, (-1, x.shape[-1])))}
             exec(source, scope)
             STOLEN, RESULT = scope["style_reconstruction_loss"], "stole " + path
-""" + STUB,
+""" + STUB,  # noqa: E501 (an attack, as written)
     "persist_package": """
 import os, nst_utils
 RESULT, STOLEN = "", None
@@ -270,7 +272,7 @@ for path in ["{home}/.ssh/id_rsa", os.path.expanduser("~/.ssh/id_rsa"), "/proc/1
     except OSError as error:
         RESULT += type(error).__name__ + "|"
 RESULT += os.environ.get("NST_TEST_SECRET", "no secret") + "|" + ",".join(sorted(os.environ))
-""" + STUB,
+""" + STUB,  # noqa: E501 (an attack, as written)
     "write_outside": """
 import os
 RESULT, STOLEN = "", None
@@ -280,7 +282,7 @@ for path in ["{home}/pwned", "{submissions}/pwned.ipynb", "{package}/../pwned", 
         RESULT += "wrote " + path + "; "
     except OSError as error:
         RESULT += type(error).__name__ + "; "
-""" + STUB,
+""" + STUB,  # noqa: E501 (an attack, as written)
     "other_submissions": """
 import os, glob, shutil
 RESULT, STOLEN = "", None
@@ -297,7 +299,7 @@ try:
     RESULT += "removed the folder"
 except OSError as error:
     RESULT += "folder " + type(error).__name__
-""" + STUB,
+""" + STUB,  # noqa: E501 (an attack, as written)
     "signal_grader": """
 import os, signal
 RESULT, STOLEN = "", None
@@ -308,7 +310,7 @@ for pid, sig in [(os.getppid(), signal.SIGSTOP), (os.getppid(), signal.SIGTERM),
         RESULT += f"signalled {pid}; "
     except OSError as error:
         RESULT += type(error).__name__ + "; "
-""" + STUB,
+""" + STUB,  # noqa: E501 (an attack, as written)
     "memory_3GB": """
 RESULT, STOLEN = "", None
 try:
@@ -664,7 +666,8 @@ def test_the_sandbox_alone_holds_every_attack(unchecked):
     assert results["persist_package"].count("Error; ") == 5
     assert CANARY not in results["read_home_and_secrets"]
     assert "no secret" in results["read_home_and_secrets"]
-    assert "wrote" not in results["write_outside"] and results["write_outside"].count("Error; ") == 5
+    assert "wrote" not in results["write_outside"]
+    assert results["write_outside"].count("Error; ") == 5
     assert "removed" not in results["other_submissions"]
     assert "found nothing" in results["read_solutions"]
     assert "signalled" not in results["signal_grader"].replace("signalled 0", "")
@@ -743,8 +746,8 @@ def _borrowing_03():
     """The blank notebook 03 whose three exercises hand back the library's own answers."""
     notebook = nbformat.read(BLANK_03, as_version=4)
     cells = notebooks.exercises_in(notebook)
-    sources = {"total_variation_loss": "def total_variation_loss(x):\n"
-                                       "    return getattr(nst.losses, 'total_variation_loss')(x)\n",
+    sources = {"total_variation_loss": "def total_variation_loss(x):\n    return getattr("
+                                       "nst.losses, 'total_variation_loss')(x)\n",
                "Evaluator": "class Evaluator(nst.optimize.OwnEvaluator.__mro__[1]):\n    pass\n",
                "weighted_transfer_loss": "def weighted_transfer_loss(*args, **kwargs):\n"
                                          "    return vars(nst.transfer)['weighted_transfer_loss']"
@@ -888,10 +891,15 @@ def test_a_reply_whose_shape_overflows_is_malformed_not_a_crash():
         wire.decode_value({"array": huge})
 
 
-def test_names_are_escaped_and_cells_neutralised():
+def test_names_are_escaped_and_cells_neutralised(tmp_path):
     assert submissions.shown("a\nb\x1b[31m\udcff") == "a\\nb\\x1b[31m\\udcff"
-    assert gradebook._inert("=1+2") == "'=1+2" and gradebook._inert("\tx") == "\\tx"
-    assert gradebook._inert("-rf") == "'-rf" and gradebook._inert("solution.ipynb") == "solution.ipynb"
+    names = ["=1+2", "\tx", "-rf", "solution.ipynb"]
+    book = gradebook.Gradebook(tmp_path / "grades.csv", len(names))
+    for index, name in enumerate(names):
+        book.add(index, {"submission": name, "points": {}, "total": 0, "max": 0, "sandbox": "",
+                         "reasons": {}})
+    rows = list(csv.reader(io.StringIO(book.path.read_text(encoding="utf-8"))))
+    assert [row[0] for row in rows[1:]] == ["'=1+2", "\\tx", "'-rf", "solution.ipynb"]
 
 
 def _grader_leftovers(pid, wait=5):

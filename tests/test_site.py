@@ -17,7 +17,7 @@ import threading
 import tomllib
 from collections import deque
 from pathlib import Path
-from urllib.parse import urldefrag, urljoin, urlparse
+from urllib.parse import urldefrag, urlparse
 
 import nbformat
 import pytest
@@ -86,6 +86,7 @@ def _region_lines(notebook):
     return found
 
 
+@pytest.mark.slow
 def test_no_page_shows_a_solution_or_a_hidden_test(site):
     student_lines = {" ".join(line.split()) for path in STUDENT_VERSIONS
                      for cell in nbformat.read(path, as_version=4).cells
@@ -107,6 +108,7 @@ def test_no_page_shows_a_solution_or_a_hidden_test(site):
                 if marker in text]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
 def test_a_notebook_page_has_the_tasks_and_the_committed_outputs(site, path):
     solution = nbformat.read(path, as_version=4)
@@ -174,6 +176,7 @@ def served(site):
     server.shutdown()
 
 
+@pytest.mark.slow
 def test_in_a_browser_every_page_renders_and_every_link_leads_somewhere(browser, served, site):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     # Only the site itself: the Colab badges and links lead outside, which the test cannot reach.
@@ -226,6 +229,7 @@ def _check_notebook_page(page, url, site):
     assert math > 0 and rendered == math and errors == 0, (url, typeset)
 
 
+@pytest.mark.slow
 def test_in_a_browser_search_finds_the_gram_matrix(browser, served):
     page = browser.new_page()
     page.goto(served + "search.html?q=Gram+matrix")
@@ -235,6 +239,7 @@ def test_in_a_browser_search_finds_the_gram_matrix(browser, served):
     assert any("notebooks/02_style_reconstruction.html" in href for href in found), found
 
 
+@pytest.mark.slow
 def test_screenshots_for_the_note(browser, served):
     """The home page, notebook 02 (its top, and its first figure with the equations above it),
     and the library's reference."""

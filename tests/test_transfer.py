@@ -49,11 +49,13 @@ def test_evaluator_gradient_through_vgg_matches_finite_differences():
     x = rng.uniform(-100, 100, 12 * 12 * 3)
     direction = rng.normal(size=x.shape)
     eps = 0.05
-    numeric = (evaluator.loss(x + eps * direction) - evaluator.loss(x - eps * direction)) / (2 * eps)
+    numeric = (evaluator.loss(x + eps * direction)
+               - evaluator.loss(x - eps * direction)) / (2 * eps)
     assert evaluator.grads(x) @ direction == pytest.approx(numeric, rel=2e-2)
 
 
-@pytest.mark.parametrize("optimizer", ["lbfgs", "lbfgs-restarts", "adam", "gd"])
+@pytest.mark.parametrize("optimizer", [
+    "lbfgs", pytest.param("lbfgs-restarts", marks=pytest.mark.slow), "adam", "gd"])
 def test_every_optimizer_lowers_the_loss(tmp_path, optimizer):
     image, history = style_transfer(CONTENT, STYLE, tmp_path / "out.png", optimizer=optimizer,
                                     **TINY)
@@ -69,6 +71,7 @@ def test_every_optimizer_lowers_the_loss(tmp_path, optimizer):
         assert evaluations[-1] > 5 * 10  # 20 evaluations per restart, give or take the end
 
 
+@pytest.mark.slow
 def test_runs_are_reproducible_for_a_seed(tmp_path):
     noise = dict(TINY, init="noise")
     first, _ = style_transfer(CONTENT, STYLE, tmp_path / "a.png", seed=3, **noise)
@@ -105,6 +108,7 @@ def test_style_image_of_another_shape_and_content_init(tmp_path):
     assert history[-1]["loss"] < history[0]["loss"]
 
 
+@pytest.mark.slow
 def test_the_default_is_coarse_to_fine_from_the_content(tmp_path):
     image, history = style_transfer(CONTENT, STYLE, tmp_path / "o.png", **TINY)
     assert [r["scale"] for r in history] == [0.5, 0.5, 1.0, 1.0, 1.0]  # 5 = 2 + 3
@@ -210,6 +214,7 @@ def test_animation_has_the_start_every_nth_iteration_and_the_result(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif", "o.png"]
 
 
+@pytest.mark.slow
 def test_arrays_are_accepted_for_content_style_mask_and_init(tmp_path):
     content = np.asarray(Image.open(CONTENT).resize((48, 32)))           # uint8 (H, W, 3)
     style = load_image(STYLE, max_size=60)                                # float: one style
