@@ -57,8 +57,12 @@ _import_keras_quietly()
 
 from .errors import NSTError  # noqa: E402
 from .images import deprocess_image, load_image, preprocess_image, save_image  # noqa: E402
-from .losses import (feature_reconstruction_loss, gram_matrix,  # noqa: E402
-                     style_reconstruction_loss, total_variation_loss)
+from .losses import (  # noqa: E402
+    feature_reconstruction_loss,
+    gram_matrix,
+    style_reconstruction_loss,
+    total_variation_loss,
+)
 from .models import build_vgg, vgg_layer_names  # noqa: E402
 from .optimize import Evaluator, minimize  # noqa: E402
 from .transfer import STYLE_LAYERS, style_transfer  # noqa: E402

@@ -2,9 +2,9 @@
 
 Loading Keras and TensorFlow takes seconds, which a typo or `--help` should not wait for. This
 module imports only the standard library and nst_utils' light modules (`defaults`, `errors`,
-`bundled`, `grader.submissions`); `check` uses `preflight` (NumPy and Pillow) for everything `style_transfer()` checks
-before its first model run. `nst_command` runs `check` before the package's `__init__` (which
-imports Keras), and `nst_utils.cli` runs the command itself.
+`bundled`, `grader.submissions`); `check` uses `preflight` (NumPy and Pillow) for everything
+`style_transfer()` checks before its first model run. `nst_command` runs `check` before the
+package's `__init__` (which imports Keras), and `nst_utils.cli` runs the command itself.
 """
 
 import argparse

@@ -187,8 +187,8 @@ def _lbfgs(evaluator, x0, iterations, on_iteration, learning_rate):
         before = evaluator.best_loss
         counter = {"n": 0}
 
-        def step(xk):
-            counter["n"] += 1
+        def step(xk):  # called within this pass of the loop only
+            counter["n"] += 1  # noqa: B023
             on_iteration(xk)
 
         x, _, _ = fmin_l_bfgs_b(evaluator, x, maxiter=iterations - done,

@@ -16,10 +16,22 @@ from .color import luminance_image, match_color_histogram, recombine_luminance
 from .defaults import DEFAULTS, STYLE_LAYERS  # noqa: F401 - STYLE_LAYERS: nst.STYLE_LAYERS
 from .errors import NSTError
 from .files import write_or_fall_back
-from .images import (VGG_MEAN_BGR, deprocess_image, image_size, image_writer, load_image,
-                     preprocess_image, resize, save_image)
-from .losses import (feature_reconstruction_loss, normalized_gram, style_loss_to_target,
-                     total_variation_loss)
+from .images import (
+    VGG_MEAN_BGR,
+    deprocess_image,
+    image_size,
+    image_writer,
+    load_image,
+    preprocess_image,
+    resize,
+    save_image,
+)
+from .losses import (
+    feature_reconstruction_loss,
+    normalized_gram,
+    style_loss_to_target,
+    total_variation_loss,
+)
 from .models import build_vgg
 from .optimize import Evaluator, OwnEvaluator, minimize
 from .preflight import check_init, plan_transfer, scaled, style_dims, use_xla
@@ -43,9 +55,9 @@ def style_transfer(base_img_path, style_img_path, output_img_path,
     """Paint the content of one image in the style of another; return (image, history).
 
     The positional arguments and their meaning are the course homework's (except that
-    `style_img_path` may also be a list of styles, see `style_blend`): the loss is
-    ``content_weight * J_C + sum_l style_weights[l] / len(style_layers) * J_S[l] + tv_weight * J_tv``
-    on the activations of `convnet`. The result is saved to `output_img_path` (``.png`` is added
+    `style_img_path` may also be a list of styles, see `style_blend`): the loss is ``content_weight
+    * J_C + sum_l style_weights[l] / len(style_layers) * J_S[l] + tv_weight * J_tv`` on the
+    activations of `convnet`. The result is saved to `output_img_path` (``.png`` is added
     when it has no image extension).
 
     The defaults are those of the `nst transfer` command, `nst_utils.defaults.DEFAULTS`: the

@@ -5,10 +5,10 @@ import csv
 import nbformat
 import pytest
 
+from nst_utils.cli import main
 from nst_utils.exercises import EXERCISES
 from nst_utils.grader import notebooks, release
 from nst_utils.grader.gradebook import Gradebook
-from nst_utils.cli import main
 from nst_utils.transfer import IMAGES_DIR
 
 NOTEBOOKS = IMAGES_DIR.parent / "notebooks"

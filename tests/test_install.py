@@ -31,8 +31,8 @@ from PIL import Image
 
 import nst_utils
 from nst_utils import weights
-from nst_utils.grader import grading, notebooks, sandbox
 from nst_utils.bundled import IMAGES_DIR, NOTEBOOKS_DIR
+from nst_utils.grader import grading, notebooks, sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))

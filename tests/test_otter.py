@@ -8,9 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from nst_utils.cli import main
 from nst_utils.exercises import EXERCISES
 from nst_utils.grader import notebooks, release
-from nst_utils.cli import main
 from nst_utils.transfer import IMAGES_DIR
 
 pytestmark = pytest.mark.slow  # left out of `make test-fast`

@@ -5,8 +5,12 @@ import pytest
 from nst_utils import NSTError, style_transfer
 from nst_utils.cli import main
 from nst_utils.defaults import WEIGHT_KEYS, loss_settings
-from nst_utils.memory import (activations_per_pixel, check_memory, largest_fitting_size,
-                              predict_peak_bytes)
+from nst_utils.memory import (
+    activations_per_pixel,
+    check_memory,
+    largest_fitting_size,
+    predict_peak_bytes,
+)
 from nst_utils.preflight import XLA_MIN_PIXELS, scale_plan, use_xla
 from nst_utils.transfer import IMAGES_DIR, STYLE_LAYERS
 

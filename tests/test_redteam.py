@@ -25,10 +25,19 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nst_utils.exercises import EXERCISES, judging
-from nst_utils.grader import (gradebook, grading, notebooks, reading, rules, sandbox,
-                              sandbox_library, submissions, wire)
 from nst_utils.cli import main
+from nst_utils.exercises import EXERCISES, judging
+from nst_utils.grader import (
+    gradebook,
+    grading,
+    notebooks,
+    reading,
+    rules,
+    sandbox,
+    sandbox_library,
+    submissions,
+    wire,
+)
 
 pytestmark = pytest.mark.slow  # left out of `make test-fast`
 
@@ -103,7 +112,8 @@ numpy.testing.assert_allclose = lambda *a, **k: None
 gram.probe = lambda fn, inputs: {"x0": numpy.eye(3), "x1": numpy.eye(6)}
 RESULT = ""
 for patch in ('exercises.CHECKS["gram_matrix"] = lambda *a, **k: None',
-              'exercises.EXERCISES["gram_matrix"] = None', 'judging.compare = lambda *a, **k: None'):
+              'exercises.EXERCISES["gram_matrix"] = None',
+              'judging.compare = lambda *a, **k: None'):
     try:
         exec(patch)
         RESULT += "patched|"

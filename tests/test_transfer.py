@@ -10,8 +10,8 @@ from keras import ops
 from PIL import Image
 
 from nst_utils import Evaluator, NSTError, build_vgg, load_image, minimize, style_transfer
-from nst_utils.losses import feature_reconstruction_loss
 from nst_utils.defaults import WEIGHT_KEYS, loss_settings
+from nst_utils.losses import feature_reconstruction_loss
 from nst_utils.transfer import IMAGES_DIR
 
 CONTENT, STYLE = IMAGES_DIR / "chelsea.jpg", IMAGES_DIR / "scream.jpg"

@@ -4,8 +4,7 @@ import numpy as np
 from keras import ops
 
 from .. import losses
-from .judging import (OUTSIDE_OPS, Mistake, compare, gradient_verdict, hints_for,
-                      squared_distance)
+from .judging import OUTSIDE_OPS, Mistake, compare, gradient_verdict, hints_for, squared_distance
 from .probing import call, gradient, tensor
 from .random_inputs import normal
 from .record import Exercise

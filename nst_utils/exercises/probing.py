@@ -16,6 +16,7 @@ from keras import ops
 
 from .. import backend
 
+
 class Failure(str):
     """What went wrong in one case, in words (a raised exception, or no value to check)."""
 

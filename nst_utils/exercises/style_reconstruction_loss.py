@@ -4,8 +4,17 @@ import numpy as np
 from keras import ops
 
 from .. import losses
-from .judging import (OUTSIDE_OPS, Mistake, area, compare, gradient_verdict, gram, hints_for,
-                      numpy_value, squared_distance)
+from .judging import (
+    OUTSIDE_OPS,
+    Mistake,
+    area,
+    compare,
+    gradient_verdict,
+    gram,
+    hints_for,
+    numpy_value,
+    squared_distance,
+)
 from .probing import call, gradient, tensor
 from .random_inputs import normal
 from .record import Exercise

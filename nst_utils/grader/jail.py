@@ -1,7 +1,7 @@
 """The first code to run inside a grading sandbox: build a minimal root, then drop every right.
 
-`nst_utils.grader.sandbox` starts this file as a script, as process 1 of fresh PID, mount, network, IPC
-and UTS namespaces (and a user namespace when the grader is not root). It uses the standard
+`nst_utils.grader.sandbox` starts this file as a script, as process 1 of fresh PID, mount, network,
+IPC and UTS namespaces (and a user namespace when the grader is not root). It uses the standard
 library only and no file of the submission. With its JSON configuration (argv[1]) it:
 
 1. mounts a small tmpfs as the new root and bind-mounts read-only, at their usual paths, only the

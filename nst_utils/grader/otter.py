@@ -7,10 +7,10 @@ TESTS`` around test cells (doctests: the code and its expected output), ``# END 
 an answer cell, the region to blank out lies between ``# BEGIN SOLUTION`` and ``# END SOLUTION``
 comment lines, which is why nbgrader's ``### BEGIN SOLUTION`` lines are rewritten.
 
-Each exercise becomes a question worth its record's points, all or nothing as in `nst grade`: a public
-test (the student's check on its fixed inputs, expected to give full points) and a hidden one (the
-same check on inputs drawn afresh). The student-facing check stays after the question, so students
-still see ✓ and ✗ with hints. nbgrader's manually graded cells become manual questions.
+Each exercise becomes a question worth its record's points, all or nothing as in `nst grade`: a
+public test (the student's check on its fixed inputs, expected to give full points) and a hidden
+one (the same check on inputs drawn afresh). The student-facing check stays after the question, so
+students still see ✓ and ✗ with hints. nbgrader's manually graded cells become manual questions.
 """
 
 import copy

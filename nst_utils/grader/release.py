@@ -93,8 +93,8 @@ def _replace_region(source, kind, stub, where):
 def assign(source_dir=SOURCE_DIR, out_dir=None, target="nbgrader"):
     """Write the student version of every notebook with exercises; return the paths written.
 
-    `target` "otter" writes otter-grader master notebooks instead (`nst_utils.grader.otter`), by default
-    into SOURCE/otter. Also records each notebook's exercises in its own metadata
+    `target` "otter" writes otter-grader master notebooks instead (`nst_utils.grader.otter`), by
+    default into SOURCE/otter. Also records each notebook's exercises in its own metadata
     (`exercise_metadata`).
     """
     source_dir = Path(source_dir)

@@ -1,15 +1,16 @@
 """Running a submission's code where it cannot touch anything else: the grader's OS sandbox.
 
-One sandbox per run of a submission: util-linux `unshare` gives it its own mount, PID, network,
-IPC and UTS namespaces (and a user namespace when the grader is not root), and `nst_utils.grader.jail`
+One sandbox per run of a submission: util-linux `unshare` gives it its own mount, PID, network, IPC
+and UTS namespaces (and a user namespace when the grader is not root), and `nst_utils.grader.jail`
 builds inside them a read-only root holding only the interpreter, the installed packages and the
-library built for the assignment (`nst_utils.grader.sandbox_library`: the graded answers withheld), with
-an empty home and /tmp, resource limits, a seccomp filter and no rights (see its docstring). Where
-the grader is root and cgroup v1's memory and pids controllers are there, each sandbox also gets
-a cgroup of its own that caps all it holds together (`CGROUP_LIMITS`). The grader writes the request on the sandbox's standard input and reads its replies,
-one JSON line per step, from a pipe of their own; what the submission prints is counted and
-discarded. When a run ends, times out or misbehaves, its PID namespace is killed, which kills
-every process the submission started. Nothing here judges anything.
+library built for the assignment (`nst_utils.grader.sandbox_library`: the graded answers withheld),
+with an empty home and /tmp, resource limits, a seccomp filter and no rights (see its docstring).
+Where the grader is root and cgroup v1's memory and pids controllers are there, each sandbox also
+gets a cgroup of its own that caps all it holds together (`CGROUP_LIMITS`). The grader writes the
+request on the sandbox's standard input and reads its replies, one JSON line per step, from a pipe
+of their own; what the submission prints is counted and discarded. When a run ends, times out or
+misbehaves, its PID namespace is killed, which kills every process the submission started. Nothing
+here judges anything.
 """
 
 import itertools

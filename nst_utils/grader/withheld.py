@@ -1,13 +1,13 @@
 """What the grader's sandbox holds in place of the library's answers.
 
 While an assignment is graded, the sandbox imports a build of `nst_utils` in which each graded
-exercise's reference implementation is replaced by a stand-in made here (`nst_utils.grader.sandbox_library`
-writes that build; nothing of the answer's code is in it). A stand-in for an exercise's own name
-(``gram_matrix`` while ``gram_matrix`` is graded) calls the submission's definition of that name,
-so library code that needs the function gets the student's; any other use, such as a student's
-``gram_matrix`` that calls the library's, raises `Withheld`. The library's modules that only the
-grader and the checks use are replaced by stand-in modules: importing them works, using anything
-from them raises `Withheld`.
+exercise's reference implementation is replaced by a stand-in made here
+(`nst_utils.grader.sandbox_library` writes that build; nothing of the answer's code is in it). A
+stand-in for an exercise's own name (``gram_matrix`` while ``gram_matrix`` is graded) calls the
+submission's definition of that name, so library code that needs the function gets the student's;
+any other use, such as a student's ``gram_matrix`` that calls the library's, raises `Withheld`. The
+library's modules that only the grader and the checks use are replaced by stand-in modules:
+importing them works, using anything from them raises `Withheld`.
 """
 
 import threading

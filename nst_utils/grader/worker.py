@@ -1,8 +1,8 @@
 """The grader's sandboxed side: run one submission's cells, then probe its exercises.
 
 Started by `nst_utils.grader.jail` inside the sandbox, from the library built for the assignment
-(`nst_utils.grader.sandbox_library`), with or without namespaces (``--no-sandbox``). Reads
-one request from standard input (see `nst_utils.grader.wire`): a list of steps, each a cell to execute
+(`nst_utils.grader.sandbox_library`), with or without namespaces (``--no-sandbox``). Reads one
+request from standard input (see `nst_utils.grader.wire`): a list of steps, each a cell to execute
 in one shared namespace or an exercise to probe on inputs the grader drew. Answers one JSON line
 per step on file descriptor 3, the grader's result pipe; what the submission prints goes to
 standard output and error, which the grader discards. This process judges nothing: a submission
