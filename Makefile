@@ -21,9 +21,8 @@ weights: $(INSTALLED)
 demo: weights
 	$(BIN)/nst transfer
 
-# The linter first (ruff, [tool.ruff] in pyproject.toml), then every test and notebook.
-test: weights
-	$(BIN)/ruff check .
+# The linter first (`lint`), then every test and notebook.
+test: weights lint
 	NST_QUICK=1 $(BIN)/python -m pytest
 
 # The fast lane, for the edit-test loop: every test not marked slow (the sandboxes and the red
@@ -33,10 +32,12 @@ test: weights
 test-fast: weights
 	NST_QUICK=1 $(BIN)/python -m pytest -m "not slow" --durations=5
 
+# ruff's rules and layout ([tool.ruff] in pyproject.toml); `make format` applies the layout.
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
-# Sorts the imports and formats the code with ruff; `make test` does not check the formatting yet.
+# Sorts the imports and formats the code with ruff, as `make test` and `make lint` expect it.
 format: $(INSTALLED)
 	$(BIN)/ruff check --select I --fix .
 	$(BIN)/ruff format .
