@@ -216,3 +216,13 @@ def test_notebook_2s_synthesis_runs_the_students_style_loss():
         synthesize = notebook_function("02_style_reconstruction.ipynb", "synthesize", namespace)
         first_losses.append(synthesize(texture, ["block1_conv1", "block2_conv1"])[1][0]["loss"])
     assert calls and first_losses[1] == pytest.approx(2 * first_losses[0], rel=1e-2)
+
+
+def test_the_checks_old_module_name_still_serves_released_notebooks():
+    """Student versions released before the exercises became a package import their checks
+    from nst_utils.checks."""
+    from nst_utils import checks, exercises
+
+    assert checks.check_gram_matrix is exercises.check_gram_matrix
+    assert checks.POINTS == {name: record.points for name, record in exercises.EXERCISES.items()}
+    assert checks.POINTS["gram_matrix"] == 2 and sum(checks.POINTS.values()) == 13

@@ -42,6 +42,8 @@ from nst_utils.grader import (
 pytestmark = pytest.mark.slow  # left out of `make test-fast`
 
 NOTEBOOKS = notebooks.SOURCE_DIR
+#: The module whose probe the sandbox runs for gram_matrix, as the grader names it in a request.
+GRAM_PROBE = EXERCISES["gram_matrix"].probe.__module__
 SOLUTION = NOTEBOOKS / "02_style_reconstruction.ipynb"
 BLANK = NOTEBOOKS / "student" / "02_style_reconstruction.ipynb"
 SITE_PACKAGES = Path(next(p for p in sys.path if p.endswith("site-packages")))
@@ -653,7 +655,7 @@ def test_malformed_replies_make_a_zero_not_a_crash(garbage):
         {"kind": "cell", "source": "import os", "name": "<preamble>"},
         {"kind": "cell", "source": f"os.write(3, {garbage!r} + b'\\n')", "name": "c"},
         {"kind": "cell", "source": "x = 1", "name": "d"},
-        {"kind": "probe", "exercise": "gram_matrix", "inputs": {}},
+        {"kind": "probe", "exercise": "gram_matrix", "module": GRAM_PROBE, "inputs": {}},
     ]
     with sandbox_library.Builds() as builds:
         replies, problems, malformed = sandbox.run_steps(
@@ -764,6 +766,7 @@ def unchecked(tmp_path_factory):
         {
             "kind": "probe",
             "exercise": "gram_matrix",
+            "module": GRAM_PROBE,
             "inputs": {key: wire.encode_array(value) for key, value in inputs.items()},
         }
     )
@@ -861,7 +864,7 @@ def test_one_sandbox_cannot_hold_more_memory_in_all_than_its_cgroup_allows():
             "source": ATTACKS["memory_in_children"] + "\nraise RuntimeError(RESULT)",
             "name": "memory_in_children",
         },
-        {"kind": "probe", "exercise": "gram_matrix", "inputs": {}},
+        {"kind": "probe", "exercise": "gram_matrix", "module": GRAM_PROBE, "inputs": {}},
     ]
     with sandbox_library.Builds() as builds:
         replies, problems, _ = sandbox.run_steps(steps, 60, 120, builds.folder(["gram_matrix"]))

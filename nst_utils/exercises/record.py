@@ -15,21 +15,24 @@ from typing import Callable
 class Exercise:
     """An exercise of the notebooks.
 
-    name: the function or class the student writes, as the notebooks name it.
-    points: what a complete answer scores (all or nothing).
-    summary: what its check checks, in one sentence (the ``check_*`` function's docstring).
-    inputs: ``inputs(seed)``, the case's NumPy arrays drawn from a seed; the students' checks use
-        a fixed seed, the grader a fresh one per submission that never leaves the grader.
-    probe: ``probe(fn, inputs)``, runs the student's code and keeps what it returns; the only
-        half that runs inside the grader's sandbox (`nst_utils.exercises.probing`).
-    outputs: the keys of the probe's raw outputs; a reply with other keys is malformed.
-    judge: ``judge(inputs, raw)``, [(case description, problem or None)], computed with the
-        library's reference outside the sandbox (`nst_utils.exercises.judging`).
-    mistakes: the classic mistakes, name -> `judging.Mistake`, each with the hint that names it.
-    answer: the library's definitions that compute the answer, as "module.name" in nst_utils;
-        the first is the reference itself. Using any of them is borrowing, and the grader's
-        sandbox holds none of them while the exercise is graded.
-    no_loops: whether the exercise asks for a vectorised answer (`nst_utils.exercises.loops`).
+    * ``name``: the function or class the student writes, as the notebooks name it.
+    * ``points``: what a complete answer scores (all or nothing).
+    * ``summary``: what its check checks, in one sentence (the ``check_*`` function's docstring).
+    * ``inputs``: ``inputs(seed)``, the case's NumPy arrays drawn from a seed; the students'
+      checks use a fixed seed, the grader a fresh one per submission that never leaves the
+      grader.
+    * ``probe``: ``probe(fn, inputs)``, runs the student's code and keeps what it returns; the
+      only half that runs inside the grader's sandbox (`nst_utils.exercises.probing`).
+    * ``outputs``: the keys of the probe's raw outputs; a reply with other keys is malformed.
+    * ``judge``: ``judge(inputs, raw)``, [(case description, problem or None)], computed with
+      the library's reference outside the sandbox (`nst_utils.exercises.judging`).
+    * ``mistakes``: the classic mistakes, name -> `judging.Mistake`, each with the hint that
+      names it.
+    * ``answer``: the library's definitions that compute the answer, as "module.name" in
+      nst_utils; the first is the reference itself. Using any of them is borrowing, and the
+      grader's sandbox holds none of them while the exercise is graded.
+    * ``no_loops``: whether the exercise asks for a vectorised answer
+      (`nst_utils.exercises.loops`).
     """
 
     name: str
