@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 SITE := build/site
 
-.PHONY: demo test test-fast lint format weights lab site test-jax test-torch
+.PHONY: demo test test-fast lint weights lab site test-jax test-torch
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,9 @@ weights: $(INSTALLED)
 demo: weights
 	$(BIN)/nst transfer
 
-# The linter first (`lint`), then every test and notebook.
-test: weights lint
+# The linter first (ruff, [tool.ruff] in pyproject.toml), then every test and notebook.
+test: weights
+	$(BIN)/ruff check .
 	NST_QUICK=1 $(BIN)/python -m pytest
 
 # The fast lane, for the edit-test loop: every test not marked slow (the sandboxes and the red
@@ -32,15 +33,8 @@ test: weights lint
 test-fast: weights
 	NST_QUICK=1 $(BIN)/python -m pytest -m "not slow" --durations=5
 
-# ruff's rules and layout ([tool.ruff] in pyproject.toml); `make format` applies the layout.
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-
-# Sorts the imports and formats the code with ruff, as `make test` and `make lint` expect it.
-format: $(INSTALLED)
-	$(BIN)/ruff check --select I --fix .
-	$(BIN)/ruff format .
 
 # Jupyter refuses to run as root (containers, hosted machines) unless told to.
 lab: weights

@@ -52,53 +52,35 @@ def child(size, repeats=5):
         began = time.perf_counter()
         evaluator(x + i + 1.0)
         times.append(time.perf_counter() - began)
-    print(
-        json.dumps(
-            {
-                "backend": backend.NAME,
-                "width": content.shape[1],
-                "height": content.shape[0],
-                "first_call": first,
-                "per_evaluation": float(np.median(times)),
-                "first_loss": first_loss,
-                "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-            }
-        )
-    )
+    print(json.dumps({"backend": backend.NAME, "width": content.shape[1],
+                      "height": content.shape[0], "first_call": first,
+                      "per_evaluation": float(np.median(times)), "first_loss": first_loss,
+                      "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 
 
 def compare(backends, sizes):
     """Print a Markdown table: each backend at each size, measured in one run, one at a time."""
     print(f"Load average before: {os.getloadavg()[0]:.2f}; {os.cpu_count()} CPUs.\n")
-    print(
-        "| backend | size | first call (build, trace, compile) | per evaluation | "
-        "first loss | peak RSS |\n| --- | --- | --- | --- | --- | --- |"
-    )
+    print("| backend | size | first call (build, trace, compile) | per evaluation | "
+          "first loss | peak RSS |\n| --- | --- | --- | --- | --- | --- |")
     for size in sizes:
         for name in backends:
             python = python_for(name)
             if python is None:
-                print(
-                    f"| {name} | {size} | not installed (make test-{name} creates "
-                    f".venv-{name}) | | | |"
-                )
+                print(f"| {name} | {size} | not installed (make test-{name} creates "
+                      f".venv-{name}) | | | |")
                 continue
             done = subprocess.run(
                 [python, __file__, str(size)],
-                capture_output=True,
-                text=True,
-                env={**os.environ, "KERAS_BACKEND": name},
-            )
+                capture_output=True, text=True, env={**os.environ, "KERAS_BACKEND": name})
             if done.returncode != 0:
-                print(f"| {name} | {size} | failed: {done.stderr.strip().splitlines()[-1]} | | | |")
+                print(f"| {name} | {size} | failed: {done.stderr.strip().splitlines()[-1]} "
+                      "| | | |")
                 continue
             row = json.loads(done.stdout.strip().splitlines()[-1])
-            print(
-                f"| {row['backend']} | {row['width']}x{row['height']} | "
-                f"{row['first_call']:.1f} s | {row['per_evaluation']:.3f} s | "
-                f"{row['first_loss']:.6g} | {row['peak_rss'] / 2**30:.2f} GiB |",
-                flush=True,
-            )
+            print(f"| {row['backend']} | {row['width']}x{row['height']} | "
+                  f"{row['first_call']:.1f} s | {row['per_evaluation']:.3f} s | "
+                  f"{row['first_loss']:.6g} | {row['peak_rss'] / 2**30:.2f} GiB |", flush=True)
 
 
 if __name__ == "__main__":

@@ -77,47 +77,29 @@ class Basis:
 
     def __init__(self, height, width, pyramid, colour):
         levels = 0
-        while (
-            pyramid
-            and min(math.ceil(height / 2 ** (levels + 1)), math.ceil(width / 2 ** (levels + 1)))
-            >= 4
-        ):
+        while pyramid and min(math.ceil(height / 2 ** (levels + 1)),
+                              math.ceil(width / 2 ** (levels + 1))) >= 4:
             levels += 1
-        self.maps = [
-            (bilinear(height, math.ceil(height / 2**k)), bilinear(width, math.ceil(width / 2**k)))
-            for k in range(levels + 1)
-        ]
+        self.maps = [(bilinear(height, math.ceil(height / 2 ** k)),
+                      bilinear(width, math.ceil(width / 2 ** k))) for k in range(levels + 1)]
         self.sizes = [rows.shape[1] * columns.shape[1] * 3 for rows, columns in self.maps]
-        self.colour = (
-            COLOUR_SQRT / np.linalg.norm(COLOUR_SQRT, axis=0).max() if colour else np.eye(3)
-        )
+        self.colour = (COLOUR_SQRT / np.linalg.norm(COLOUR_SQRT, axis=0).max() if colour
+                       else np.eye(3))
 
     def image(self, z):
         total, start = 0.0, 0
         for (rows, columns), size in zip(self.maps, self.sizes):
-            level = z[start : start + size].reshape(rows.shape[1], columns.shape[1], 3)
+            level = z[start:start + size].reshape(rows.shape[1], columns.shape[1], 3)
             start += size
-            total = total + (
-                level
-                if rows.shape[0] == rows.shape[1]
-                else np.swapaxes(np.swapaxes(np.tensordot(rows, level, 1), 1, 2) @ columns.T, 1, 2)
-            )
+            total = total + (level if rows.shape[0] == rows.shape[1] else np.swapaxes(
+                np.swapaxes(np.tensordot(rows, level, 1), 1, 2) @ columns.T, 1, 2))
         return total @ self.colour.T
 
     def transposed(self, gradient):
         gradient = gradient @ self.colour
-        return np.concatenate(
-            [
-                (
-                    gradient
-                    if rows.shape[0] == rows.shape[1]
-                    else np.swapaxes(
-                        np.swapaxes(np.tensordot(rows.T, gradient, 1), 1, 2) @ columns, 1, 2
-                    )
-                ).ravel()
-                for rows, columns in self.maps
-            ]
-        )
+        return np.concatenate([(gradient if rows.shape[0] == rows.shape[1] else np.swapaxes(
+            np.swapaxes(np.tensordot(rows.T, gradient, 1), 1, 2) @ columns, 1, 2)).ravel()
+            for rows, columns in self.maps])
 
 
 def lbfgs(evaluator, x0, iterations, on_iteration, learning_rate):
@@ -145,14 +127,8 @@ def lbfgs(evaluator, x0, iterations, on_iteration, learning_rate):
             counter["n"] += 1
             on_iteration(image(xk))
 
-        x, _, _ = fmin_l_bfgs_b(
-            objective,
-            x,
-            m=SETTINGS.get("m", 10),
-            maxiter=iterations - done,
-            maxfun=20 * (iterations - done) + 20,
-            callback=step,
-        )
+        x, _, _ = fmin_l_bfgs_b(objective, x, m=SETTINGS.get("m", 10), maxiter=iterations - done,
+                                maxfun=20 * (iterations - done) + 20, callback=step)
         done += counter["n"]
         if counter["n"] == 0 or not evaluator.best_loss < before:
             break
@@ -160,31 +136,13 @@ def lbfgs(evaluator, x0, iterations, on_iteration, learning_rate):
 
 def area_weighted(library_loss):
     """weighted_transfer_loss with the content weight times the full size's area / this one's."""
-
-    def loss(
-        extractor,
-        content_batch,
-        style_batch,
-        content_layer,
-        style_layers,
-        content_weight,
-        *args,
-        **kwargs,
-    ):
+    def loss(extractor, content_batch, style_batch, content_layer, style_layers,
+             content_weight, *args, **kwargs):
         if SETTINGS.get("content_area"):
             height, width = SETTINGS["full"]
             content_weight *= height * width / (content_batch.shape[1] * content_batch.shape[2])
-        return library_loss(
-            extractor,
-            content_batch,
-            style_batch,
-            content_layer,
-            style_layers,
-            content_weight,
-            *args,
-            **kwargs,
-        )
-
+        return library_loss(extractor, content_batch, style_batch, content_layer, style_layers,
+                            content_weight, *args, **kwargs)
     return loss
 
 
@@ -204,29 +162,11 @@ def run(name, size=256, setup="homework"):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Interrupted)
-        style_transfer(
-            IMAGES_DIR / content,
-            IMAGES_DIR / style,
-            f"results/candidate_{name}.png",
-            max_size=size,
-            progress=False,
-            callback=record,
-            overwrite=True,
-            **weights,
-            **options,
-        )
-    print(
-        json.dumps(
-            {
-                name: {
-                    n: (round(points[n - 1][0]), f"{points[n - 1][1]:.4g}")
-                    for n in (25, 50, 100, 150)
-                    if n <= len(points)
-                }
-            }
-        ),
-        flush=True,
-    )
+        style_transfer(IMAGES_DIR / content, IMAGES_DIR / style, f"results/candidate_{name}.png",
+                       max_size=size, progress=False, callback=record, overwrite=True,
+                       **weights, **options)
+    print(json.dumps({name: {n: (round(points[n - 1][0]), f"{points[n - 1][1]:.4g}")
+                             for n in (25, 50, 100, 150) if n <= len(points)}}), flush=True)
 
 
 if __name__ == "__main__":

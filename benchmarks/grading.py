@@ -59,11 +59,8 @@ def _setup_cost(repeats=20):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=30, help="submissions (default: 30)")
-    parser.add_argument(
-        "--before",
-        help="the `nst` of the grader to compare with, e.g. "
-        "/work/main/.venv/bin/nst (default: none)",
-    )
+    parser.add_argument("--before", help="the `nst` of the grader to compare with, e.g. "
+                                         "/work/main/.venv/bin/nst (default: none)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="nst-grading-benchmark-") as tmp:
         folder = Path(tmp)
@@ -72,19 +69,16 @@ def main():
             submissions.append(folder / f"student_{index:02d}.ipynb")
             shutil.copyfile(NOTEBOOK, submissions[-1])
         grade = ["grade", *map(str, submissions)]
-        configurations = [
-            ("after, --no-sandbox, --jobs 1", [HERE_NST, *grade, "--no-sandbox"]),
-            ("after, --no-sandbox, --jobs 2", [HERE_NST, *grade, "--no-sandbox", "--jobs", "2"]),
-            ("after, sandbox, --jobs 1", [HERE_NST, *grade]),
-            ("after, sandbox, --jobs 2", [HERE_NST, *grade, "--jobs", "2"]),
-        ]
+        configurations = [("after, --no-sandbox, --jobs 1", [HERE_NST, *grade, "--no-sandbox"]),
+                          ("after, --no-sandbox, --jobs 2",
+                           [HERE_NST, *grade, "--no-sandbox", "--jobs", "2"]),
+                          ("after, sandbox, --jobs 1", [HERE_NST, *grade]),
+                          ("after, sandbox, --jobs 2", [HERE_NST, *grade, "--jobs", "2"])]
         if args.before:
             configurations.insert(0, ("before (Jupyter kernel, no sandbox)", [args.before, *grade]))
         jail, bare = _setup_cost()
-        print(
-            f"sandbox set-up (namespaces, read-only root, limits, then exit): {jail * 1000:.0f} "
-            f"ms; bare `python -I -c pass`: {bare * 1000:.0f} ms (means of 20)\n"
-        )
+        print(f"sandbox set-up (namespaces, read-only root, limits, then exit): {jail * 1000:.0f} "
+              f"ms; bare `python -I -c pass`: {bare * 1000:.0f} ms (means of 20)\n")
         print(f"{args.count} submissions of {NOTEBOOK.name} (solution copies)\n")
         print("| configuration | seconds | per submission | all full marks |")
         print("| --- | --- | --- | --- |")

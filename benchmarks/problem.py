@@ -30,11 +30,5 @@ def images(size):
 
 def benchmark_loss(content, style):
     """The library's transfer loss of this problem for images `content` and `style`."""
-    return weighted_transfer_loss(
-        build_vgg("vgg19", "max", LAYERS),
-        preprocess_image(content),
-        preprocess_image(style),
-        CONTENT_LAYER,
-        STYLE_LAYERS,
-        **WEIGHTS,
-    )
+    return weighted_transfer_loss(build_vgg("vgg19", "max", LAYERS), preprocess_image(content),
+                                  preprocess_image(style), CONTENT_LAYER, STYLE_LAYERS, **WEIGHTS)

@@ -29,22 +29,12 @@ import numpy as np  # noqa: E402
 from scipy.optimize import fmin_l_bfgs_b  # noqa: E402
 
 from nst_utils import style_transfer  # noqa: E402  (first: it quietens TensorFlow)
-from nst_utils.images import (
-    VGG_MEAN_BGR,
-    deprocess_image,
-    preprocess_image,  # noqa: E402
-    save_image,
-)
-from nst_utils.losses import (
-    feature_reconstruction_loss,
-    style_reconstruction_loss,  # noqa: E402
-    total_variation_loss,
-)
-from nst_utils.memory import (
-    activations_per_pixel,
-    predict_peak_bytes,  # noqa: E402
-    truncated_table,
-)
+from nst_utils.images import (VGG_MEAN_BGR, deprocess_image, preprocess_image,  # noqa: E402
+                              save_image)
+from nst_utils.losses import (feature_reconstruction_loss, style_reconstruction_loss,  # noqa: E402
+                              total_variation_loss)
+from nst_utils.memory import (activations_per_pixel, predict_peak_bytes,  # noqa: E402
+                              truncated_table)
 from nst_utils.models import build_vgg  # noqa: E402
 from nst_utils.optimize import Evaluator  # noqa: E402
 from nst_utils.transfer import STYLE_LAYERS  # noqa: E402
@@ -79,8 +69,7 @@ def three_image_step(extractor, content, style):
             tape.watch(image)
             features = extractor(tf.concat([fixed, image], axis=0))
             loss = WEIGHTS["content_weight"] * feature_reconstruction_loss(
-                features[CONTENT_LAYER][0], features[CONTENT_LAYER][2]
-            )
+                features[CONTENT_LAYER][0], features[CONTENT_LAYER][2])
             for weight, layer in zip(layer_weights, STYLE_LAYERS):
                 loss += weight * style_reconstruction_loss(features[layer][1], features[layer][2])
             loss += WEIGHTS["tv_weight"] * total_variation_loss(image)
@@ -136,8 +125,7 @@ def recipe_keras_io(content, style, budget):
     step = three_image_step(build_vgg("vgg19", "max", LAYERS), content, style)
     image = tf.Variable(preprocess_image(content))
     optimizer = tf.keras.optimizers.SGD(
-        tf.keras.optimizers.schedules.ExponentialDecay(100.0, decay_steps=100, decay_rate=0.96)
-    )
+        tf.keras.optimizers.schedules.ExponentialDecay(100.0, decay_steps=100, decay_rate=0.96))
     while recorder.points == [] or recorder.points[-1][0] < budget:
         loss, grads = step(image)
         if not np.isfinite(float(loss)):
@@ -159,29 +147,17 @@ def recipe_ours(content, style, budget, iterations=(50, 150)):
         def on_iteration(iteration, image, record):
             # Losses at the coarse scale belong to another (smaller) problem: not comparable.
             if record["scale"] == 1.0:
-                recorder.points.append(
-                    (time.perf_counter() - recorder.start, record["evaluations"], record["loss"])
-                )
+                recorder.points.append((time.perf_counter() - recorder.start,
+                                        record["evaluations"], record["loss"]))
             if time.perf_counter() - recorder.start > budget:
                 raise KeyboardInterrupt  # minimize() stops and keeps the best image
 
-        image, _ = style_transfer(
-            content_path,
-            style_path,
-            Path(folder) / "out.png",
-            "vgg19",
-            WEIGHTS["content_weight"],
-            WEIGHTS["style_weights"],
-            WEIGHTS["tv_weight"],
-            CONTENT_LAYER,
-            STYLE_LAYERS,
-            list(iterations),
-            init="content",
-            scales=(0.5, 1.0),
-            max_size=None,
-            progress=False,
-            callback=on_iteration,
-        )
+        image, _ = style_transfer(content_path, style_path, Path(folder) / "out.png", "vgg19",
+                                  WEIGHTS["content_weight"],
+                                  WEIGHTS["style_weights"], WEIGHTS["tv_weight"], CONTENT_LAYER,
+                                  STYLE_LAYERS, list(iterations), init="content",
+                                  scales=(0.5, 1.0), max_size=None, progress=False,
+                                  callback=on_iteration)
     return recorder, preprocess_image(image)
 
 
@@ -198,14 +174,9 @@ def best_by(points, seconds):
 
 def conv_gflops(height, width, convnet="vgg19", layers=LAYERS):
     """Forward convolution GFLOP of the truncated network on one image: 2*H*W*9*Cin*Cout each."""
-    return (
-        sum(
-            2 * (height / d) * (width / d) * 9 * c_in * c_out
-            for name, d, c_in, c_out in truncated_table(convnet, layers)
-            if "conv" in name
-        )
-        / 1e9
-    )
+    return sum(2 * (height / d) * (width / d) * 9 * c_in * c_out
+               for name, d, c_in, c_out in truncated_table(convnet, layers)
+               if "conv" in name) / 1e9
 
 
 def peak_gflops(n=2048, repeats=5):
@@ -228,9 +199,8 @@ def throughput(content, style, jit, repeats=5):
     x = preprocess_image(content)
     evaluator = Evaluator(loss_fn, x.shape, jit_compile=jit)
     evaluator(x.ravel().astype(np.float64))  # trace and compile
-    seconds = np.median(
-        [_timed(lambda i=i: evaluator(x.ravel() + i + 1.0)) for i in range(repeats)]
-    )
+    seconds = np.median([_timed(lambda i=i: evaluator(x.ravel() + i + 1.0))
+                         for i in range(repeats)])
     # Forward plus backward: only the gradient with respect to the input is needed (VGG's weights
     # are constants here), and each conv's input gradient costs as much as its forward pass,
     # so x2; training, which also needs weight gradients, would be x3.
@@ -247,41 +217,31 @@ def xla_report(sizes, repeats=3):
             x = preprocess_image(content).ravel().astype(np.float64)
             evaluator = Evaluator(loss_fn, (1, *content.shape), jit_compile=jit)
             first = _timed(lambda: evaluator(x))
-            later = np.median([_timed(lambda i=i: evaluator(x + i + 1.0)) for i in range(repeats)])
-            print(
-                f"| {content.shape[1]}x{content.shape[0]} | {jit} | {first:.2f} s | "
-                f"{later:.3f} s |",
-                flush=True,
-            )
+            later = np.median([_timed(lambda i=i: evaluator(x + i + 1.0))
+                               for i in range(repeats)])
+            print(f"| {content.shape[1]}x{content.shape[0]} | {jit} | {first:.2f} s | "
+                  f"{later:.3f} s |", flush=True)
 
 
 def throughput_lines(content, style):
     """Achieved GFLOP/s of one evaluation, with and without XLA, as a fraction of peak."""
     peak = peak_gflops()
     height, width = content.shape[:2]
-    lines = [
-        f"\nPeak estimate: {peak:.0f} GFLOP/s (best of 5 float32 2048x2048 tf.matmul), "
-        f"load {os.getloadavg()[0]:.2f}.",
-        f"One evaluation at {width}x{height}: forward conv {conv_gflops(height, width):.1f} "
-        "GFLOP, x2 with the backward pass to the input.",
-    ]
+    lines = [f"\nPeak estimate: {peak:.0f} GFLOP/s (best of 5 float32 2048x2048 tf.matmul), "
+             f"load {os.getloadavg()[0]:.2f}.",
+             f"One evaluation at {width}x{height}: forward conv {conv_gflops(height, width):.1f} "
+             "GFLOP, x2 with the backward pass to the input."]
     for jit in (False, True):
         seconds, achieved = throughput(content, style, jit)
-        lines.append(
-            f"jit_compile={jit}: {seconds:.3f} s per evaluation, {achieved:.0f} "
-            f"GFLOP/s = {achieved / peak:.0%} of peak"
-        )
+        lines.append(f"jit_compile={jit}: {seconds:.3f} s per evaluation, {achieved:.0f} "
+                     f"GFLOP/s = {achieved / peak:.0%} of peak")
     return lines
 
 
 def measure_rss(size, jit):
     """Peak RSS (bytes) of a fresh process making two evaluations at `size` px."""
-    output = subprocess.run(
-        [sys.executable, __file__, "--rss-child", str(size), jit],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    output = subprocess.run([sys.executable, __file__, "--rss-child", str(size), jit],
+                            capture_output=True, text=True, check=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -294,79 +254,49 @@ def rss_child(size, jit):
     start = time.perf_counter()
     evaluator(x)
     evaluator(x + 1.0)
-    print(
-        json.dumps(
-            {
-                "size": size,
-                "jit": jit,
-                "height": content.shape[0],
-                "width": content.shape[1],
-                "seconds_two_evals": time.perf_counter() - start,
-                "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-            }
-        )
-    )
+    print(json.dumps({"size": size, "jit": jit, "height": content.shape[0],
+                      "width": content.shape[1], "seconds_two_evals":
+                      time.perf_counter() - start,
+                      "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 
 
 def memory_report(sizes):
     """Peak RSS per size with and without XLA, and a least-squares fit of nst_utils.memory."""
     rows = [measure_rss(size, jit) for size in sizes for jit in ("False", "True")]
     per_pixel = activations_per_pixel("vgg19", LAYERS)
-    print(
-        "| size | pixels | XLA | two evaluations | peak RSS | predicted |\n"
-        "| --- | --- | --- | --- | --- | --- |"
-    )
+    print("| size | pixels | XLA | two evaluations | peak RSS | predicted |\n"
+          "| --- | --- | --- | --- | --- | --- |")
     for row in rows:
-        predicted = predict_peak_bytes(
-            row["height"], row["width"], "vgg19", LAYERS, row["jit"] == "True"
-        )
-        print(
-            f"| {row['size']} | {row['width']}x{row['height']} | {row['jit']} | "
-            f"{row['seconds_two_evals']:.1f} s | {row['rss'] / 2**30:.2f} GiB | "
-            f"{predicted / 2**30:.2f} GiB |"
-        )
+        predicted = predict_peak_bytes(row["height"], row["width"], "vgg19", LAYERS,
+                                       row["jit"] == "True")
+        print(f"| {row['size']} | {row['width']}x{row['height']} | {row['jit']} | "
+              f"{row['seconds_two_evals']:.1f} s | {row['rss'] / 2**30:.2f} GiB | "
+              f"{predicted / 2**30:.2f} GiB |")
     for jit in ("False", "True"):
         chosen = [row for row in rows if row["jit"] == jit]
         pixels = np.array([row["height"] * row["width"] for row in chosen], float)
         rss = np.array([row["rss"] for row in chosen], float)
         slope, base = np.polyfit(pixels, rss, 1)
-        print(
-            f"fit (XLA {jit}): BASE = {base:.3g} bytes, FACTOR = "
-            f"{slope / (4 * per_pixel):.2f} (activation values per pixel: {per_pixel:.0f})"
-        )
+        print(f"fit (XLA {jit}): BASE = {base:.3g} bytes, FACTOR = "
+              f"{slope / (4 * per_pixel):.2f} (activation values per pixel: {per_pixel:.0f})")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument(
-        "--budget",
-        type=float,
-        default=90.0,
-        help="wall-clock seconds for recipes 2-4 (recipe 1 always runs fully)",
-    )
+    parser.add_argument("--budget", type=float, default=90.0,
+                        help="wall-clock seconds for recipes 2-4 (recipe 1 always runs fully)")
     parser.add_argument("--restarts", type=int, default=10, help="recipe 1's restarts")
     parser.add_argument("--memory", action="store_true", help="only measure peak RSS per size")
     parser.add_argument("--memory-sizes", type=int, nargs="+", default=[256, 512, 1024])
-    parser.add_argument(
-        "--xla",
-        type=int,
-        nargs="+",
-        metavar="SIZE",
-        help="only time evaluations with and without XLA at these sizes",
-    )
-    parser.add_argument(
-        "--throughput", action="store_true", help="only measure peak and achieved GFLOP/s at --size"
-    )
-    parser.add_argument(
-        "--backend",
-        nargs="+",
-        choices=list(backends.MODULES),
-        help="only time one evaluation on each of these Keras backends",
-    )
-    parser.add_argument(
-        "--sizes", type=int, nargs="+", default=[256, 512], help="the sizes of --backend"
-    )
+    parser.add_argument("--xla", type=int, nargs="+", metavar="SIZE",
+                        help="only time evaluations with and without XLA at these sizes")
+    parser.add_argument("--throughput", action="store_true",
+                        help="only measure peak and achieved GFLOP/s at --size")
+    parser.add_argument("--backend", nargs="+", choices=list(backends.MODULES),
+                        help="only time one evaluation on each of these Keras backends")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512],
+                        help="the sizes of --backend")
     parser.add_argument("--rss-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.backend:
@@ -388,23 +318,20 @@ def run_recipes(args):
     out.mkdir(exist_ok=True)
     content, style = images(args.size)
     print(f"{content.shape[1]}x{content.shape[0]} px, load {os.getloadavg()[0]:.2f}", flush=True)
-    recipes = {
-        "1. homework (3-image batch, L-BFGS x10 restarts)": lambda: recipe_homework(
-            content, style, None, args.restarts
-        ),
-        "2. TF tutorial (Adam on [0,1])": lambda: recipe_tf_tutorial(content, style, args.budget),
-        "3. keras-io (SGD 100, decay)": lambda: recipe_keras_io(content, style, args.budget),
-        "4. ours (L-BFGS, content, 0.5->1.0)": lambda: recipe_ours(content, style, args.budget),
-    }
+    recipes = {"1. homework (3-image batch, L-BFGS x10 restarts)": lambda: recipe_homework(
+                   content, style, None, args.restarts),
+               "2. TF tutorial (Adam on [0,1])": lambda: recipe_tf_tutorial(
+                   content, style, args.budget),
+               "3. keras-io (SGD 100, decay)": lambda: recipe_keras_io(content, style, args.budget),
+               "4. ours (L-BFGS, content, 0.5->1.0)": lambda: recipe_ours(
+                   content, style, args.budget)}
     results = {}
     for name, run in recipes.items():
         recorder, batch = run()
         results[name] = (recorder.points, batch)
-        print(
-            f"{name}: {len(recorder.points)} points, {recorder.points[-1][0]:.0f} s, best "
-            f"{min(p[2] for p in recorder.points):.4g}, load {os.getloadavg()[0]:.2f}",
-            flush=True,
-        )
+        print(f"{name}: {len(recorder.points)} points, {recorder.points[-1][0]:.0f} s, best "
+              f"{min(p[2] for p in recorder.points):.4g}, load {os.getloadavg()[0]:.2f}",
+              flush=True)
     report(args, out, content, style, results)
 
 
@@ -414,24 +341,17 @@ def report(args, out, content, style, results):
     reference = results[names[0]][0]
     target, reference_time = min(p[2] for p in reference), reference[-1][0]
     budget = min(args.budget, reference_time)
-    lines = [
-        f"{content.shape[1]}x{content.shape[0]} px. Target: recipe 1's final loss "
-        f"{target:.4g}, reached after {reference_time:.0f} s. "
-        f"Budget for the last column: {budget:.0f} s.",
-        "",
-        f"| recipe | time to target | evaluations to target | speed-up | best loss within "
-        f"{budget:.0f} s |",
-        "| --- | --- | --- | --- | --- |",
-    ]
+    lines = [f"{content.shape[1]}x{content.shape[0]} px. Target: recipe 1's final loss "
+             f"{target:.4g}, reached after {reference_time:.0f} s. "
+             f"Budget for the last column: {budget:.0f} s.", "",
+             f"| recipe | time to target | evaluations to target | speed-up | best loss within "
+             f"{budget:.0f} s |", "| --- | --- | --- | --- | --- |"]
     first = first_time_below(reference, target)
     for name in names:
         points = results[name][0]
         hit = first_time_below(points, target)
-        reached = (
-            f"{hit[0]:.1f} s | {hit[1]} | {first[0] / hit[0]:.1f}x"
-            if hit
-            else "not reached | - | -"
-        )
+        reached = (f"{hit[0]:.1f} s | {hit[1]} | {first[0] / hit[0]:.1f}x" if hit
+                   else "not reached | - | -")
         lines.append(f"| {name} | {reached} | {best_by(points, budget):.4g} |")
     load = os.getloadavg()
     lines.append(f"\nLoad average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
@@ -461,10 +381,10 @@ def plot(out, names, results, target, height, width):
     axes[0].legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(out / "loss.png", dpi=80)
-    strip = np.concatenate(
-        [deprocess_image(results[name][1], height, width) for name in names], axis=1
-    )
-    save_image(out / "final_images.jpg", strip, overwrite=True)
+    strip = np.concatenate([deprocess_image(results[name][1], height, width) for name in names],
+                           axis=1)
+    save_image(out / "final_images.jpg", strip,
+               overwrite=True)
 
 
 if __name__ == "__main__":

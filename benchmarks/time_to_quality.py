@@ -48,13 +48,9 @@ TARGET_ITERATIONS = (100, 250, 500)
 
 #: setup -> (content, style, loss weights): each setup's are those of the preset of its name;
 #: both on VGG16.
-SETUPS = {
-    setup: (content, style, loss_settings(setup, WEIGHT_KEYS))
-    for setup, content, style in (
-        ("homework", "astronaut.jpg", "klimt_the_kiss.jpg"),
-        ("demo", "chelsea.jpg", "scream.jpg"),
-    )
-}
+SETUPS = {setup: (content, style, loss_settings(setup, WEIGHT_KEYS)) for setup, content, style
+          in (("homework", "astronaut.jpg", "klimt_the_kiss.jpg"),
+              ("demo", "chelsea.jpg", "scream.jpg"))}
 
 REFERENCE = dict(init="content", scales=(1.0,), iterations=max(TARGET_ITERATIONS))
 
@@ -62,11 +58,8 @@ REFERENCE = dict(init="content", scales=(1.0,), iterations=max(TARGET_ITERATIONS
 def default_options(setup):
     """The options of each setup's default run beyond its weights: the default start and
     scales, and its preset's iterations."""
-    return dict(
-        init=DEFAULTS["init"],
-        scales=tuple(DEFAULTS["scales"]),
-        iterations=PRESETS[setup]["iterations"],
-    )
+    return dict(init=DEFAULTS["init"], scales=tuple(DEFAULTS["scales"]),
+                iterations=PRESETS[setup]["iterations"])
 
 
 def run_on(options, scales, full=max(TARGET_ITERATIONS)):
@@ -98,16 +91,8 @@ def timed_run(setup, size, options, out, target=None):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Interrupted)
-        image, _ = style_transfer(
-            IMAGES_DIR / content,
-            IMAGES_DIR / style,
-            out,
-            max_size=size,
-            progress=False,
-            callback=record,
-            **weights,
-            **options,
-        )
+        image, _ = style_transfer(IMAGES_DIR / content, IMAGES_DIR / style, out, max_size=size,
+                                  progress=False, callback=record, **weights, **options)
     return image, points
 
 
@@ -122,19 +107,10 @@ def reference(setup, size, rerun):
     RESULTS.mkdir(exist_ok=True)
     save_image(picture, image, overwrite=True)
     picture.with_suffix(".tmp.png").unlink()
-    cache.write_text(
-        json.dumps(
-            {
-                "setup": setup,
-                "size": size,
-                "options": str(REFERENCE),
-                "wall_seconds": time.time() - start,
-                "load_average_at_end": os.getloadavg(),
-                "points": points,
-            }
-        )
-        + "\n"
-    )
+    cache.write_text(json.dumps({"setup": setup, "size": size, "options": str(REFERENCE),
+                                 "wall_seconds": time.time() - start,
+                                 "load_average_at_end": os.getloadavg(),
+                                 "points": points}) + "\n")
     return points, image
 
 
@@ -154,7 +130,7 @@ def side_by_side(images, path):
     row = np.full((height, sum(image.shape[1] + 8 for image in images) - 8, 3), 255, np.uint8)
     left = 0
     for image in images:
-        row[: image.shape[0], left : left + image.shape[1]] = image
+        row[:image.shape[0], left:left + image.shape[1]] = image
         left += image.shape[1] + 8
     save_image(path, row, overwrite=True)
 
@@ -173,48 +149,30 @@ def main():
         # L-BFGS may stop before 500 iterations when it can improve no further
         targets = [points[min(n, len(points)) - 1][2] for n in TARGET_ITERATIONS]
         times = [points[min(n, len(points)) - 1][0] for n in TARGET_ITERATIONS]
-        print(
-            "| recipe | CPU s to the loss of "
-            + " / ".join(map(str, TARGET_ITERATIONS))
-            + " single-scale iterations | full-size iterations to the last | ratio at "
-            f"{TARGET_ITERATIONS[-1]} |\n| --- | --- | --- | --- |"
-        )
-        print(
-            f"| single scale, {TARGET_ITERATIONS[-1]} iterations (reference) | "
-            + " / ".join(f"{t:.0f}" for t in times)
-            + f" | {TARGET_ITERATIONS[-1]} | 1 |",
-            flush=True,
-        )
+        print("| recipe | CPU s to the loss of " + " / ".join(map(str, TARGET_ITERATIONS))
+              + " single-scale iterations | full-size iterations to the last | ratio at "
+              f"{TARGET_ITERATIONS[-1]} |\n| --- | --- | --- | --- |")
+        print(f"| single scale, {TARGET_ITERATIONS[-1]} iterations (reference) | "
+              + " / ".join(f"{t:.0f}" for t in times) + f" | {TARGET_ITERATIONS[-1]} | 1 |",
+              flush=True)
         if args.reference_only:
             continue
         images = [picture]
         with tempfile.TemporaryDirectory() as folder:
             for number, name in enumerate(args.recipes):
-                image, run = timed_run(
-                    setup,
-                    args.size,
-                    RECIPES[name](setup),
-                    Path(folder) / f"{number}.png",
-                    targets[-1],
-                )
+                image, run = timed_run(setup, args.size, RECIPES[name](setup),
+                                       Path(folder) / f"{number}.png", targets[-1])
                 images.append(image)
                 hits = [reached(run, target) for target in targets]
                 last, full = hits[-1]
-                print(
-                    f"| {name} | "
-                    + " / ".join("-" if cpu is None else f"{cpu:.0f}" for cpu, _ in hits)
-                    + f" | {full if last is not None else f'not reached in {full}'} | "
-                    + ("-" if last is None else f"{last / times[-1]:.2f}")
-                    + " |",
-                    flush=True,
-                )
+                print(f"| {name} | " + " / ".join("-" if cpu is None else f"{cpu:.0f}"
+                                                  for cpu, _ in hits)
+                      + f" | {full if last is not None else f'not reached in {full}'} | "
+                      + ("-" if last is None else f"{last / times[-1]:.2f}") + " |", flush=True)
         side_by_side(images, RESULTS / f"{setup}_{args.size}.png")
-        print(
-            f"targets (best loss after {TARGET_ITERATIONS}): "
-            + ", ".join(f"{t:.4g}" for t in targets)
-            + f"; load average {os.getloadavg()}\n",
-            flush=True,
-        )
+        print(f"targets (best loss after {TARGET_ITERATIONS}): "
+              + ", ".join(f"{t:.4g}" for t in targets) + f"; load average {os.getloadavg()}\n",
+              flush=True)
 
 
 if __name__ == "__main__":

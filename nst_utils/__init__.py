@@ -25,12 +25,10 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 #: pyproject.toml leaves TensorFlow to the environment (a preinstalled one is never doubled).
-NO_TENSORFLOW = (
-    "nst runs on Keras's TensorFlow backend (the default), and TensorFlow is not "
-    "installed: pip install 'nst[cpu]' for the small CPU build, or pip install "
-    "tensorflow; or choose another backend, such as KERAS_BACKEND=jax with "
-    "pip install 'nst[jax]'"
-)
+NO_TENSORFLOW = ("nst runs on Keras's TensorFlow backend (the default), and TensorFlow is not "
+                 "installed: pip install 'nst[cpu]' for the small CPU build, or pip install "
+                 "tensorflow; or choose another backend, such as KERAS_BACKEND=jax with "
+                 "pip install 'nst[jax]'")
 
 
 def _import_keras_quietly():
@@ -70,21 +68,7 @@ from .optimize import Evaluator, minimize  # noqa: E402
 from .transfer import STYLE_LAYERS, style_transfer  # noqa: E402
 from .weights import weights_path  # noqa: E402
 
-__all__ = [
-    "NSTError",
-    "load_image",
-    "preprocess_image",
-    "deprocess_image",
-    "save_image",
-    "feature_reconstruction_loss",
-    "gram_matrix",
-    "style_reconstruction_loss",
-    "total_variation_loss",
-    "build_vgg",
-    "vgg_layer_names",
-    "Evaluator",
-    "minimize",
-    "STYLE_LAYERS",
-    "style_transfer",
-    "weights_path",
-]
+__all__ = ["NSTError", "load_image", "preprocess_image", "deprocess_image", "save_image",
+           "feature_reconstruction_loss", "gram_matrix", "style_reconstruction_loss",
+           "total_variation_loss", "build_vgg", "vgg_layer_names", "Evaluator", "minimize",
+           "STYLE_LAYERS", "style_transfer", "weights_path"]

@@ -24,9 +24,8 @@ def animation_path(path):
     if path.suffix.lower() == ".gif":
         return path
     if path.suffix.lower() in Image.registered_extensions():
-        raise NSTError(
-            f"The animation '{path}' is written as a GIF: give it a name ending in .gif."
-        )
+        raise NSTError(f"The animation '{path}' is written as a GIF: give it a name ending in "
+                       ".gif.")
     return Path(f"{path}.gif")
 
 
@@ -50,7 +49,7 @@ class Animation:
         self.every = int(every)
         self.dims = (int(dims[0]), int(dims[1]))
         self.colorize = colorize
-        self.frames = []  # (iteration, "P" image)
+        self.frames = []        # (iteration, "P" image)
 
     def add(self, iteration, image):
         """Keep `image` (uint8 RGB, any size) as the frame of `iteration` if it is due."""
@@ -74,9 +73,8 @@ class Animation:
             raise NSTError("The animation has no frames to write.")
         first, *rest = [frame for _, frame in self.frames]
         durations = [FRAME_MS] * (len(self.frames) - 1) + [HOLD_MS]
-        return lambda handle: first.save(
-            handle, format="GIF", save_all=True, append_images=rest, duration=durations, loop=0
-        )
+        return lambda handle: first.save(handle, format="GIF", save_all=True,
+                                         append_images=rest, duration=durations, loop=0)
 
     def _frame(self, image):
         """A uint8 RGB image as a final-size frame of 256 colours without dithering."""

@@ -87,7 +87,6 @@ def _split(out, has_aux):
 
 # --- TensorFlow: GradientTape, compiled by tf.function (with XLA on request) -------------------
 
-
 def _tensorflow_value_and_grad(fn, has_aux, jit_compile):
     import tensorflow as tf
 
@@ -111,7 +110,6 @@ def _tensorflow_gradient(fn, x):
 
 # --- JAX: value_and_grad, compiled by jit -------------------------------------------------------
 
-
 def _jax_value_and_grad(fn, has_aux, jit_compile):
     import jax
 
@@ -126,7 +124,8 @@ def _jax_gradient(fn, x):
             y = fn(value)
         # Converting a traced value to NumPy or to a Python number is how a NumPy answer shows
         # under JAX: there is no gradient to take.
-        except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError) as error:
+        except (jax.errors.TracerArrayConversionError,
+                jax.errors.ConcretizationTypeError) as error:
             raise _NoGradient from error
         if not isinstance(y, jax.core.Tracer):  # a constant: computed without x
             raise _NoGradient
@@ -139,7 +138,6 @@ def _jax_gradient(fn, x):
 
 
 # --- PyTorch: autograd, run eagerly -------------------------------------------------------------
-
 
 def _torch_value_and_grad(fn, has_aux, jit_compile):
     import torch
@@ -186,9 +184,7 @@ class _NoGradient(Exception):
     """Raised inside a JAX trace to stop it once the result turned out not to depend on x."""
 
 
-_VALUE_AND_GRAD = {
-    "tensorflow": _tensorflow_value_and_grad,
-    "jax": _jax_value_and_grad,
-    "torch": _torch_value_and_grad,
-}
+_VALUE_AND_GRAD = {"tensorflow": _tensorflow_value_and_grad, "jax": _jax_value_and_grad,
+                   "torch": _torch_value_and_grad}
 _GRADIENT = {"tensorflow": _tensorflow_gradient, "jax": _jax_gradient, "torch": _torch_gradient}
+

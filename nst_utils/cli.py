@@ -43,10 +43,8 @@ def main(argv=None):
             print(f"nst: stopped by {stop.name}: {error}", file=sys.stderr)
         except KeyboardInterrupt:
             stop.signum = stop.signum or signal.SIGINT
-            print(
-                f"nst: stopped by {stop.name} before a result was made; nothing was saved.",
-                file=sys.stderr,
-            )
+            print(f"nst: stopped by {stop.name} before a result was made; nothing was saved.",
+                  file=sys.stderr)
         return stop.status
 
 
@@ -72,10 +70,8 @@ class StopSignals:
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self._previous = {
-                signum: signal.signal(signum, self._handle)
-                for signum in (signal.SIGINT, signal.SIGTERM)
-            }
+            self._previous = {signum: signal.signal(signum, self._handle)
+                              for signum in (signal.SIGINT, signal.SIGTERM)}
         return self
 
     def __exit__(self, *exc_info):
@@ -97,21 +93,14 @@ def _transfer(args):
     last = history[-1]
     saved = output_paths(output)[0]
     if args.stop.signum is not None:
-        print(
-            f"nst: stopped by {args.stop.name} after {last['iteration']} of "
-            f"{args.iterations} iterations; the best image so far is saved in {saved}.",
-            file=sys.stderr,
-        )
+        print(f"nst: stopped by {args.stop.name} after {last['iteration']} of "
+              f"{args.iterations} iterations; the best image so far is saved in {saved}.",
+              file=sys.stderr)
         return args.stop.status
-    terms = ", ".join(
-        f"{name} {value:.3g}"
-        for name, value in last.items()
-        if name not in ("iteration", "evaluations", "seconds", "scale")
-    )
-    print(
-        f"Saved {saved} after {last['iteration']} iterations, {last['evaluations']} "
-        f"evaluations, {time.perf_counter() - started:.0f} s in all ({terms})."
-    )
+    terms = ", ".join(f"{name} {value:.3g}" for name, value in last.items()
+                      if name not in ("iteration", "evaluations", "seconds", "scale"))
+    print(f"Saved {saved} after {last['iteration']} iterations, {last['evaluations']} "
+          f"evaluations, {time.perf_counter() - started:.0f} s in all ({terms}).")
     return 0
 
 
@@ -144,24 +133,17 @@ def _grade(args):
         print(f"{row['submission']}: {row['total']}/{row['max']}", flush=True)
 
     try:
-        grade(
-            submissions,
-            Options(args.cell_timeout, args.total_timeout, not args.no_sandbox, args.assignment),
-            args.jobs,
-            on_row,
-        )
+        grade(submissions, Options(args.cell_timeout, args.total_timeout, not args.no_sandbox,
+                                   args.assignment), args.jobs, on_row)
     except KeyboardInterrupt:
         graded = sum(row is not None for row in gradebook.rows)
-        print(
-            f"nst: stopped by {args.stop.name}: {graded} of {len(submissions)} submissions "
-            f"graded, in {shown(gradebook.path) if graded else 'no gradebook'}.",
-            file=sys.stderr,
-        )
+        print(f"nst: stopped by {args.stop.name}: {graded} of {len(submissions)} submissions "
+              f"graded, in {shown(gradebook.path) if graded else 'no gradebook'}.",
+              file=sys.stderr)
         return args.stop.status
     if gradebook.path != Path(args.out):
-        print(
-            f"'{shown(args.out)}' was replaced by another program while grading; it was left alone."
-        )
+        print(f"'{shown(args.out)}' was replaced by another program while grading; it was left "
+              "alone.")
     print(f"wrote {shown(gradebook.path)}")
 
 

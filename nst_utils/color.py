@@ -15,9 +15,9 @@ from .defaults import check_name
 from .images import to_uint8
 
 #: RGB -> YIQ (NTSC 1953); the rows give Y, I and Q.
-RGB_TO_YIQ = np.array(
-    [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]]
-)
+RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114],
+                       [0.595716, -0.274453, -0.321263],
+                       [0.211456, -0.522591, 0.311135]])
 YIQ_TO_RGB = np.linalg.inv(RGB_TO_YIQ)
 
 
@@ -60,8 +60,8 @@ def recombine_luminance(result, content):
     """
     result_yiq, content_yiq = rgb_to_yiq(result), rgb_to_yiq(content)
     chroma = content_yiq[:, :, 1:] @ YIQ_TO_RGB[:, 1:].T  # each RGB channel's part from I and Q
-    low = np.max(-chroma, axis=2)  # Y + chroma >= 0 for every channel
-    high = np.min(255.0 - chroma, axis=2)  # Y + chroma <= 255 for every channel
+    low = np.max(-chroma, axis=2)                          # Y + chroma >= 0 for every channel
+    high = np.min(255.0 - chroma, axis=2)                  # Y + chroma <= 255 for every channel
     luma = np.clip(result_yiq[:, :, 0], low, np.maximum(low, high))
     rgb = yiq_to_rgb(np.concatenate([luma[:, :, None], content_yiq[:, :, 1:]], axis=2))
     return to_uint8(rgb)

@@ -13,16 +13,11 @@ CONTENT_LAYER = "block4_conv2"
 STYLE_LAYERS = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
 
 #: The library's own names, which the command's choices and every "unknown ..." message list.
-NAMES = {
-    "convnet": ("vgg16", "vgg19"),
-    "pooling": ("max", "avg"),
-    "optimizer": ("lbfgs", "lbfgs-restarts", "adam", "gd"),
-    "init": ("noise", "content", "style"),
-    "preserve_color": ("luminance", "histogram"),
-}
+NAMES = {"convnet": ("vgg16", "vgg19"), "pooling": ("max", "avg"),
+         "optimizer": ("lbfgs", "lbfgs-restarts", "adam", "gd"),
+         "init": ("noise", "content", "style"), "preserve_color": ("luminance", "histogram")}
 CONVNETS, POOLINGS, OPTIMIZERS, INIT_NAMES, PRESERVE_COLOR = (
-    NAMES[name] for name in ("convnet", "pooling", "optimizer", "init", "preserve_color")
-)
+    NAMES[name] for name in ("convnet", "pooling", "optimizer", "init", "preserve_color"))
 
 #: The settings of a preset's loss (what is minimised; the rest is how long and how large),
 #: and of its weights alone.
@@ -39,70 +34,29 @@ _HOMEWORK_LAYERS = dict(convnet="vgg16", content_layer=CONTENT_LAYER, style_laye
 #: (and `make demo`): the "starry_tubingen" weights, on photos shrunk to 384 px, 130 iterations
 #: split between the two scales.
 PRESETS = {
-    "homework": dict(
-        _HOMEWORK_LAYERS,
-        content_weight=3e-2,
-        style_weights=(20000, 500, 12, 1, 1),
-        tv_weight=5e-2,
-        iterations=50,
-        max_size=None,
-    ),
-    "wave_chicago": dict(
-        _HOMEWORK_LAYERS,
-        content_weight=500,
-        style_weights=(20, 20, 30, 10, 10),
-        tv_weight=200,
-        iterations=50,
-        max_size=None,
-    ),
-    "starry_tubingen": dict(
-        _HOMEWORK_LAYERS,
-        content_weight=100,
-        style_weights=(1000, 100, 12, 1, 1),
-        tv_weight=200,
-        iterations=50,
-        max_size=None,
-    ),
-    "portrait_of_pavlos": dict(
-        _HOMEWORK_LAYERS,
-        content_weight=1000,
-        style_weights=(500, 100, 12, 1, 1),
-        tv_weight=200,
-        iterations=50,
-        max_size=None,
-    ),
+    "homework": dict(_HOMEWORK_LAYERS, content_weight=3e-2, style_weights=(20000, 500, 12, 1, 1),
+                     tv_weight=5e-2, iterations=50, max_size=None),
+    "wave_chicago": dict(_HOMEWORK_LAYERS, content_weight=500, style_weights=(20, 20, 30, 10, 10),
+                         tv_weight=200, iterations=50, max_size=None),
+    "starry_tubingen": dict(_HOMEWORK_LAYERS, content_weight=100,
+                            style_weights=(1000, 100, 12, 1, 1), tv_weight=200, iterations=50,
+                            max_size=None),
+    "portrait_of_pavlos": dict(_HOMEWORK_LAYERS, content_weight=1000,
+                               style_weights=(500, 100, 12, 1, 1), tv_weight=200, iterations=50,
+                               max_size=None),
     "pavlos_grandma_woman_with_hat": dict(
-        convnet="vgg19",
-        content_layer=CONTENT_LAYER,
-        style_layers=[
-            "block1_conv2",
-            "block2_conv2",
-            "block3_conv4",
-            "block4_conv4",
-            "block5_conv4",
-        ],
-        content_weight=1000,
-        style_weights=(500, 100, 12, 1, 1),
-        tv_weight=200,
-        iterations=50,
-        max_size=None,
-    ),
+        convnet="vgg19", content_layer=CONTENT_LAYER,
+        style_layers=["block1_conv2", "block2_conv2", "block3_conv4", "block4_conv4",
+                      "block5_conv4"],
+        content_weight=1000, style_weights=(500, 100, 12, 1, 1), tv_weight=200, iterations=50,
+        max_size=None),
 }
 PRESETS["demo"] = dict(PRESETS["starry_tubingen"], iterations=130, max_size=384)
 
 #: The options no preset sets. `init` and `scales` are the fastest recipe measured, not the
 #: homework's (`benchmarks/default_recipe.py`).
-TRANSFER = dict(
-    init="content",
-    seed=0,
-    optimizer="lbfgs",
-    pooling="max",
-    scales=(0.5, 1.0),
-    style_scale=1.0,
-    init_noise=0.0,
-    animation_every=10,
-    jit_compile="auto",
-)
+TRANSFER = dict(init="content", seed=0, optimizer="lbfgs", pooling="max", scales=(0.5, 1.0),
+                style_scale=1.0, init_noise=0.0, animation_every=10, jit_compile="auto")
 
 #: The preset `style_transfer()` and `nst transfer` share as their default, so that
 #: ``style_transfer("a.jpg", "b.jpg", out)`` paints what ``nst transfer a.jpg b.jpg`` paints.
@@ -129,7 +83,6 @@ def check_name(keyword, value, names=None):
     else NSTError listing them."""
     names = NAMES[keyword] if names is None else names
     if not isinstance(value, str) or value not in names:
-        raise NSTError(
-            f"Unknown {option(keyword)} {value!r}; choose one of {', '.join(map(repr, names))}."
-        )
+        raise NSTError(f"Unknown {option(keyword)} {value!r}; choose one of "
+                       f"{', '.join(map(repr, names))}.")
     return value

@@ -19,10 +19,10 @@ import numpy as np
 
 from .images import deprocess_image, to_uint8
 
-JPEG_QUALITY = 88  # no visible artefacts on the paintings' brush strokes at this quality
-GRID_DPI = 100  # image grids: a 3-inch panel is 300 pixels wide
-PLOT_DPI = 80  # line plots: readable, and about 30 KB as PNG
-TITLE_PIXELS = 28  # the band above a native-resolution panel that holds its title
+JPEG_QUALITY = 88   # no visible artefacts on the paintings' brush strokes at this quality
+GRID_DPI = 100      # image grids: a 3-inch panel is 300 pixels wide
+PLOT_DPI = 80       # line plots: readable, and about 30 KB as PNG
+TITLE_PIXELS = 28   # the band above a native-resolution panel that holds its title
 
 _PREVIEWS_SHOWN = set()
 _PREVIEW_IDS = itertools.count(1)
@@ -71,18 +71,16 @@ def show_images(images, titles=None, ncols=None, size=3.0, suptitle=None, row_la
     images = [as_uint8(image) for image in images]
     ncols = ncols or len(images)
     nrows = int(np.ceil(len(images) / ncols))
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(size * ncols, size * nrows + 0.4), squeeze=False
-    )
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.4),
+                             squeeze=False)
     for index, ax in enumerate(axes.flat):
         ax.set_xticks([])
         ax.set_yticks([])
         if index >= len(images):
             ax.axis("off")
             continue
-        ax.imshow(
-            images[index], interpolation="lanczos" if images[index].shape[0] > 64 else "nearest"
-        )
+        ax.imshow(images[index], interpolation="lanczos" if images[index].shape[0] > 64
+                  else "nearest")
         if titles is not None:
             ax.set_title(titles[index], fontsize=10)
     if row_labels is not None:
@@ -130,9 +128,8 @@ def show_feature_maps(activation, channels, title=None, size=2.0, cmap="viridis"
     activation = np.asarray(activation)
     if activation.ndim == 4:
         activation = activation[0]
-    fig, axes = plt.subplots(
-        1, len(channels), figsize=(size * len(channels), size + 0.5), squeeze=False
-    )
+    fig, axes = plt.subplots(1, len(channels), figsize=(size * len(channels), size + 0.5),
+                             squeeze=False)
     for ax, channel in zip(axes[0], channels):
         ax.imshow(activation[:, :, channel], cmap=cmap)
         ax.set_title(f"channel {channel}", fontsize=9)
@@ -157,19 +154,12 @@ def plot_losses(histories, x="evaluations", y="loss", log=True, title=None):
     """
     fig, ax = plt.subplots(figsize=(7, 4))
     for label, history in histories.items():
-        ax.plot(
-            [record[x] for record in history],
-            [record[y] for record in history],
-            label=label,
-            marker="." if len(history) < 30 else None,
-        )
+        ax.plot([record[x] for record in history], [record[y] for record in history],
+                label=label, marker="." if len(history) < 30 else None)
     if log:
         ax.set_yscale("log")
-    names = {
-        "evaluations": "loss and gradient evaluations",
-        "seconds": "seconds",
-        "iteration": "iteration",
-    }
+    names = {"evaluations": "loss and gradient evaluations", "seconds": "seconds",
+             "iteration": "iteration"}
     ax.set_xlabel(names.get(x, x))
     ax.set_ylabel(f"{y} (log scale)" if log else y)
     ax.set_title(title or f"{y} against {names.get(x, x)}")

@@ -6,12 +6,8 @@ from contextlib import contextmanager
 _COMMAND_LINE = contextvars.ContextVar("nst_command_line", default=False)
 
 #: `style_transfer()` arguments whose `nst transfer` spelling is not --the-keyword.
-COMMAND_LINE_NAMES = {
-    "base_img_path": "CONTENT",
-    "style_img_path": "STYLE",
-    "output_img_path": "--output",
-    "memory_limit": "--memory-limit",
-}
+COMMAND_LINE_NAMES = {"base_img_path": "CONTENT", "style_img_path": "STYLE",
+                      "output_img_path": "--output", "memory_limit": "--memory-limit"}
 
 
 class NSTError(Exception):

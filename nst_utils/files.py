@@ -42,10 +42,8 @@ def text_writer(text):
 
 
 def _exists(path):
-    return NSTError(
-        f"'{path}' already exists; choose another name, or pass "
-        f"{option('overwrite', True)} to replace it."
-    )
+    return NSTError(f"'{path}' already exists; choose another name, or pass "
+                    f"{option('overwrite', True)} to replace it.")
 
 
 def _umask():
@@ -67,14 +65,11 @@ def check_writable(path, overwrite=False):
         raise NSTError(f"'{path}' is a folder; give a file name for the output.")
     if path.exists() and not overwrite:
         raise _exists(path)
-    existing = next(
-        folder for folder in [path.parent, *path.parent.parents] if os.path.lexists(folder)
-    )
+    existing = next(folder for folder in [path.parent, *path.parent.parents]
+                    if os.path.lexists(folder))
     if not existing.is_dir():
-        raise NSTError(
-            f"Cannot write '{path}': '{existing}' is a file, not a folder. Choose "
-            "another output path."
-        )
+        raise NSTError(f"Cannot write '{path}': '{existing}' is a file, not a folder. Choose "
+                       "another output path.")
     try:
         if existing == path.parent:
             fd, probe = tempfile.mkstemp(prefix=f".{path.stem}-", dir=existing)
@@ -83,10 +78,8 @@ def check_writable(path, overwrite=False):
         else:
             os.rmdir(tempfile.mkdtemp(prefix=".nst-", dir=existing))
     except OSError as error:
-        raise NSTError(
-            f"Cannot write '{path}': creating a file in '{existing}' failed "
-            f"({error.strerror or error}). Choose another output folder."
-        ) from None
+        raise NSTError(f"Cannot write '{path}': creating a file in '{existing}' failed "
+                       f"({error.strerror or error}). Choose another output folder.") from None
 
 
 def write_or_fall_back(path, write, overwrite=False):

@@ -23,15 +23,10 @@ VGG_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 #: The EXIF tag that says how the camera was held, and how to turn each of its values upright
 #: (the table of `PIL.ImageOps.exif_transpose`, which would first copy the full-size image).
 ORIENTATION_TAG = 0x0112
-_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
+_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}
 
 _SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
 
@@ -102,30 +97,21 @@ def image_array(array):
     if isinstance(array, Image.Image):
         array = np.asarray(array.convert("RGBA"))
     if not isinstance(array, np.ndarray):
-        raise NSTError(
-            f"Expected an image file path or an image array, got {type(array).__name__}."
-        )
+        raise NSTError(f"Expected an image file path or an image array, got "
+                       f"{type(array).__name__}.")
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
-    if (
-        array.ndim not in (2, 3)
-        or (array.ndim == 3 and array.shape[2] not in (3, 4))
-        or min(array.shape[:2]) < 1
-        or not np.issubdtype(array.dtype, np.number)
-    ):
-        raise NSTError(
-            f"An image array must have shape (H, W), (H, W, 3) or (H, W, 4) with "
-            f"numbers in 0-255; got shape {array.shape} of {array.dtype}."
-        )
+    if (array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4))
+            or min(array.shape[:2]) < 1 or not np.issubdtype(array.dtype, np.number)):
+        raise NSTError(f"An image array must have shape (H, W), (H, W, 3) or (H, W, 4) with "
+                       f"numbers in 0-255; got shape {array.shape} of {array.dtype}.")
     values = array.astype(np.float32)
     if not np.all(np.isfinite(values)) or values.min() < 0 or values.max() > 255:
-        raise NSTError(
-            "An image array must hold finite values in 0-255 (uint8, or float scaled to 0-255)."
-        )
+        raise NSTError("An image array must hold finite values in 0-255 (uint8, or float "
+                       "scaled to 0-255).")
     if array.dtype != np.uint8 and array.size > 1 and 0 < values.max() <= 1.0:
-        raise NSTError(
-            "This float image array holds values in 0-1; nst takes 0-255: multiply it by 255."
-        )
+        raise NSTError("This float image array holds values in 0-1; nst takes 0-255: multiply "
+                       "it by 255.")
     if values.ndim == 2:
         values = np.repeat(values[:, :, None], 3, axis=2)
     if values.shape[2] == 4:  # composite on white, as for files
@@ -159,10 +145,8 @@ def _opened(path):
     """
     path = Path(path)
     if not path.exists():
-        raise NSTError(
-            f"No image at '{path}'. Check the path, or run `nst transfer` with no "
-            "images to use the bundled ones."
-        )
+        raise NSTError(f"No image at '{path}'. Check the path, or run `nst transfer` with no "
+                       "images to use the bundled ones.")
     if path.is_dir():
         raise NSTError(f"'{path}' is a folder, not an image file.")
     with warnings.catch_warnings():
@@ -170,11 +154,9 @@ def _opened(path):
         try:
             opened = Image.open(path)
         except Image.DecompressionBombError:
-            raise NSTError(
-                f"'{path}' has more than {max_pixels() / 1e6:.3g} megapixels, more "
-                "than nst decodes (Pillow's decompression-bomb limit); shrink it "
-                "first."
-            ) from None
+            raise NSTError(f"'{path}' has more than {max_pixels() / 1e6:.3g} megapixels, more "
+                           "than nst decodes (Pillow's decompression-bomb limit); shrink it "
+                           "first.") from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
             raise _unreadable(path, error) from None
         with opened:
@@ -182,10 +164,8 @@ def _opened(path):
 
 
 def _unreadable(path, error):
-    return NSTError(
-        f"Cannot read '{path}' as an image ({error}). The file may be corrupt or in "
-        "a format Pillow does not know: re-save it as PNG or JPEG."
-    )
+    return NSTError(f"Cannot read '{path}' as an image ({error}). The file may be corrupt or in "
+                    "a format Pillow does not know: re-save it as PNG or JPEG.")
 
 
 def _orientation(opened):
@@ -281,12 +261,8 @@ def to_uint8(image):
 def resize(image, dims):
     """Resize an RGB array (H, W, 3) in 0-255 to (height, width) with a Lanczos filter."""
     height, width = int(dims[0]), int(dims[1])
-    channels = [
-        Image.fromarray(np.ascontiguousarray(image[:, :, c], dtype=np.float32), mode="F").resize(
-            (width, height), Image.Resampling.LANCZOS
-        )
-        for c in range(3)
-    ]
+    channels = [Image.fromarray(np.ascontiguousarray(image[:, :, c], dtype=np.float32), mode="F")
+                .resize((width, height), Image.Resampling.LANCZOS) for c in range(3)]
     return np.clip(np.stack([np.asarray(c) for c in channels], axis=2), 0.0, 255.0)
 
 
@@ -306,8 +282,6 @@ def image_writer(path, img):
     image = to_uint8(img)
     image_format = Image.registered_extensions().get(Path(path).suffix.lower())
     if image_format is None:
-        raise NSTError(
-            f"Cannot tell the image format from '{Path(path).name}': use a name "
-            "ending in .png or .jpg."
-        )
+        raise NSTError(f"Cannot tell the image format from '{Path(path).name}': use a name "
+                       "ending in .png or .jpg.")
     return lambda handle: Image.fromarray(image).save(handle, format=image_format)

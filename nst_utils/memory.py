@@ -31,9 +31,8 @@ LBFGS_BYTES_PER_PIXEL = 2 * 10 * 3 * 8
 def vgg_layer_table(convnet="vgg19"):
     """VGG's layers in order as (name, input size divisor, input channels, output channels)."""
     table, channels_in = [], 3
-    for block, (convs, channels) in enumerate(
-        zip(_CONVS_PER_BLOCK[check_name("convnet", convnet)], _CHANNELS), 1
-    ):
+    for block, (convs, channels) in enumerate(zip(_CONVS_PER_BLOCK[check_name("convnet", convnet)],
+                                                  _CHANNELS), 1):
         divisor = 2 ** (block - 1)
         for conv in range(1, convs + 1):
             table.append((f"block{block}_conv{conv}", divisor, channels_in, channels))
@@ -49,11 +48,9 @@ def truncated_table(convnet, layers):
     names = [row[0] for row in table]
     unknown = [layer for layer in layers if layer not in names]
     if unknown:
-        raise NSTError(
-            f"{convnet.upper()} has no layer named {', '.join(map(repr, unknown))}. "
-            f"Valid names: {', '.join(names)}."
-        )
-    return table[: max(names.index(layer) for layer in layers) + 1]
+        raise NSTError(f"{convnet.upper()} has no layer named {', '.join(map(repr, unknown))}. "
+                       f"Valid names: {', '.join(names)}.")
+    return table[:max(names.index(layer) for layer in layers) + 1]
 
 
 def activations_per_pixel(convnet, layers):
@@ -95,7 +92,8 @@ def largest_fitting_size(height, width, convnet, layers, limit, xla=False):
     return int((spare / per_square_pixel) ** 0.5) if spare > 0 else 0
 
 
-def check_memory(height, width, convnet="vgg19", layers=("block5_conv1",), limit=None, xla=False):
+def check_memory(height, width, convnet="vgg19", layers=("block5_conv1",), limit=None,
+                 xla=False):
     """Raise NSTError, suggesting a size that fits, if the transfer would not fit in memory.
 
     Returns the predicted peak in bytes otherwise.
@@ -108,11 +106,10 @@ def check_memory(height, width, convnet="vgg19", layers=("block5_conv1",), limit
     needed = predict_peak_bytes(height, width, convnet, layers, xla)
     if needed > limit:
         fits = largest_fitting_size(height, width, convnet, layers, limit, xla)
-        advice = f"Use {option('max_size', fits)} or less" if fits >= 16 else "Free some memory"
-        raise NSTError(
-            f"A {width}x{height} transfer with {convnet.upper()} needs about "
-            f"{needed / 1e9:.1f} GB but only {limit / 1e9:.1f} GB is available. "
-            f"{advice}, or pass a larger {option('memory_limit')} if you know "
-            "better."
-        )
+        advice = (f"Use {option('max_size', fits)} or less" if fits >= 16
+                  else "Free some memory")
+        raise NSTError(f"A {width}x{height} transfer with {convnet.upper()} needs about "
+                       f"{needed / 1e9:.1f} GB but only {limit / 1e9:.1f} GB is available. "
+                       f"{advice}, or pass a larger {option('memory_limit')} if you know "
+                       "better.")
     return needed

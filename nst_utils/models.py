@@ -38,17 +38,14 @@ def build_vgg(convnet="vgg19", pooling="max", layers=("block5_conv1",), weights=
     names = [layer.name for layer in base.layers[1:]]
     x = inputs = keras.Input(shape=(None, None, 3), name="image")
     outputs = {}
-    for layer in base.layers[1 : deepest + 2]:
+    for layer in base.layers[1:deepest + 2]:
         if pooling == "avg" and isinstance(layer, keras.layers.MaxPooling2D):
             layer = keras.layers.AveragePooling2D(pool_size=2, strides=2, name=layer.name)
         x = layer(x)
         if layer.name in layers:
             outputs[layer.name] = x
-    model = keras.Model(
-        inputs,
-        {name: outputs[name] for name in layers},
-        name=f"{convnet}_{pooling}_to_{names[deepest]}",
-    )
+    model = keras.Model(inputs, {name: outputs[name] for name in layers},
+                        name=f"{convnet}_{pooling}_to_{names[deepest]}")
     model.trainable = False
     return model
 
@@ -61,8 +58,7 @@ def _vgg(convnet, weights):
         try:
             model.load_weights(str(path))
         except (OSError, ValueError) as error:
-            raise NSTError(
-                f"Cannot load {convnet.upper()} weights from '{path}': {error}. "
-                "Pass a Keras weights file for this network with include_top=False."
-            ) from None
+            raise NSTError(f"Cannot load {convnet.upper()} weights from '{path}': {error}. "
+                           "Pass a Keras weights file for this network with include_top=False."
+                           ) from None
     return model

@@ -60,7 +60,8 @@ class Evaluator:
         self.best_x = None
         self.best_terms = {}
         self.interrupted = False  # set by `minimize` when KeyboardInterrupt ended the run
-        self._compiled = value_and_grad(self.total_and_terms, has_aux=True, jit_compile=jit_compile)
+        self._compiled = value_and_grad(self.total_and_terms, has_aux=True,
+                                        jit_compile=jit_compile)
         self._cached_x = None
         self._cached = None
 
@@ -80,10 +81,8 @@ class Evaluator:
         self.evaluations += 1
         loss = float(total)
         if not math.isfinite(loss):
-            raise NSTError(
-                f"The loss became {loss} at evaluation {self.evaluations}. Lower the "
-                "learning rate or the loss weights, or start from the content image."
-            )
+            raise NSTError(f"The loss became {loss} at evaluation {self.evaluations}. Lower the "
+                           "learning rate or the loss weights, or start from the content image.")
         if loss < self.best_loss:
             self.best_loss = loss
             self.best_x = np.array(ops.convert_to_numpy(image), copy=True)
@@ -126,18 +125,8 @@ class OwnEvaluator(Evaluator):
         return ops.convert_to_tensor(total, "float32"), {}, ops.convert_to_tensor(grads)
 
 
-def minimize(
-    evaluator,
-    x0,
-    optimizer="lbfgs",
-    iterations=100,
-    learning_rate=None,
-    callback=None,
-    progress=True,
-    *,
-    continue_from=None,
-    tags=None,
-):
+def minimize(evaluator, x0, optimizer="lbfgs", iterations=100, learning_rate=None,
+             callback=None, progress=True, *, continue_from=None, tags=None):
     """Minimise the evaluator's loss from image batch `x0`; return (best image batch, history).
 
     `history` has one dict per iteration: ``iteration``, ``evaluations``, ``seconds``, ``loss``
@@ -154,31 +143,22 @@ def minimize(
         raise NSTError(f"iterations must be at least 1, got {iterations}.")
     x0 = np.asarray(x0, dtype=np.float32).reshape(evaluator.shape)
     history = []
-    bar = tqdm(total=int(iterations), desc=optimizer, unit="it", disable=not progress, leave=True)
-    base = {
-        key: (continue_from or {}).get(key, 0) for key in ("iteration", "evaluations", "seconds")
-    }
+    bar = tqdm(total=int(iterations), desc=optimizer, unit="it", disable=not progress,
+               leave=True)
+    base = {key: (continue_from or {}).get(key, 0)
+            for key in ("iteration", "evaluations", "seconds")}
     start = time.perf_counter()
 
     def on_iteration(image):
-        record = {
-            "iteration": base["iteration"] + len(history) + 1,
-            "evaluations": base["evaluations"] + evaluator.evaluations,
-            "seconds": base["seconds"] + time.perf_counter() - start,
-            "loss": evaluator.best_loss,
-            **evaluator.best_terms,
-            **(tags or {}),
-        }
+        record = {"iteration": base["iteration"] + len(history) + 1,
+                  "evaluations": base["evaluations"] + evaluator.evaluations,
+                  "seconds": base["seconds"] + time.perf_counter() - start,
+                  "loss": evaluator.best_loss, **evaluator.best_terms, **(tags or {})}
         history.append(record)
         bar.update(1)
-        bar.set_postfix(
-            {
-                name: f"{value:.3g}"
-                for name, value in record.items()
-                if name not in ("iteration", "evaluations", "seconds", *(tags or {}))
-            },
-            refresh=False,
-        )
+        bar.set_postfix({name: f"{value:.3g}" for name, value in record.items()
+                         if name not in ("iteration", "evaluations", "seconds", *(tags or {}))},
+                        refresh=False)
         if callback is not None:
             callback(record["iteration"], np.reshape(image, evaluator.shape), record)
 
@@ -187,12 +167,8 @@ def minimize(
         run[optimizer](evaluator, x0, int(iterations), on_iteration, learning_rate)
     except KeyboardInterrupt:
         evaluator.interrupted = True
-        warnings.warn(
-            f"Interrupted after {base['iteration'] + len(history)} iterations; "
-            "returning the best image found so far.",
-            Interrupted,
-            stacklevel=2,
-        )
+        warnings.warn(f"Interrupted after {base['iteration'] + len(history)} iterations; "
+                      "returning the best image found so far.", Interrupted, stacklevel=2)
     finally:
         bar.close()
     if evaluator.best_x is None:
@@ -215,13 +191,8 @@ def _lbfgs(evaluator, x0, iterations, on_iteration, learning_rate):
             counter["n"] += 1  # noqa: B023
             on_iteration(xk)
 
-        x, _, _ = fmin_l_bfgs_b(
-            evaluator,
-            x,
-            maxiter=iterations - done,
-            maxfun=20 * (iterations - done) + 20,
-            callback=step,
-        )
+        x, _, _ = fmin_l_bfgs_b(evaluator, x, maxiter=iterations - done,
+                                maxfun=20 * (iterations - done) + 20, callback=step)
         done += counter["n"]
         if counter["n"] == 0 or not evaluator.best_loss < before:
             break

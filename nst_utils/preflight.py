@@ -40,42 +40,13 @@ STYLE_SCALE_RANGE = (0.1, 4.0)
 XLA_MIN_PIXELS = 200 * 200
 
 
-def plan_transfer(
-    base_img_path,
-    style_img_path,
-    output_img_path,
-    convnet,
-    content_weight,
-    style_weights,
-    tv_weight,
-    content_layer,
-    style_layers,
-    iterations,
-    *,
-    init,
-    seed,
-    optimizer,
-    max_size,
-    pooling,
-    save_every,
-    overwrite,
-    learning_rate,
-    scales,
-    memory_limit,
-    preserve_color,
-    style_blend,
-    style_scale,
-    style_masks,
-    init_noise,
-    animation,
-    animation_every,
-    weights="imagenet",
-    jit_compile=TRANSFER["jit_compile"],
-    adaptive_weights=False,
-    callback=None,
-    progress=True,
-    functions=None,
-):
+def plan_transfer(base_img_path, style_img_path, output_img_path, convnet, content_weight,
+                  style_weights, tv_weight, content_layer, style_layers, iterations, *, init,
+                  seed, optimizer, max_size, pooling, save_every, overwrite, learning_rate,
+                  scales, memory_limit, preserve_color, style_blend, style_scale, style_masks,
+                  init_noise, animation, animation_every, weights="imagenet",
+                  jit_compile=TRANSFER["jit_compile"], adaptive_weights=False, callback=None,
+                  progress=True, functions=None):
     """Check `style_transfer()`'s arguments (the same names) and return what it will do.
 
     `adaptive_weights`, `callback` and `progress` need no check. Raises NSTError for the first
@@ -86,25 +57,22 @@ def plan_transfer(
     snapshot's path), and the result's height and width.
     """
     style_layers = list(style_layers)
-    style_weights = check_weights("style_weights", style_weights, len(style_layers), "style layers")
+    style_weights = check_weights("style_weights", style_weights, len(style_layers),
+                                  "style layers")
     content_weight = check_weight("content_weight", content_weight)
     tv_weight = check_weight("tv_weight", tv_weight)
     if not any([content_weight, tv_weight, *style_weights]):
-        raise NSTError(
-            f"{option('content_weight')}, {option('style_weights')} and "
-            f"{option('tv_weight')} are all 0, so nothing would change the starting "
-            "image; give at least one of them a positive value."
-        )
+        raise NSTError(f"{option('content_weight')}, {option('style_weights')} and "
+                       f"{option('tv_weight')} are all 0, so nothing would change the starting "
+                       "image; give at least one of them a positive value.")
     styles = image_list("style_img_path", style_img_path)
     masks = None if style_masks is None else as_list("style_masks", style_masks)
     if masks is not None:
         check_mask_count(masks, len(styles))
-    inputs = {
-        "content image": check_image("base_img_path", base_img_path),
-        **{f"style image {n}": style for n, style in enumerate(styles, 1)},
-        **{f"mask {n}": mask for n, mask in enumerate(masks or [], 1)},
-        "init image": check_init(init),
-    }
+    inputs = {"content image": check_image("base_img_path", base_img_path),
+              **{f"style image {n}": style for n, style in enumerate(styles, 1)},
+              **{f"mask {n}": mask for n, mask in enumerate(masks or [], 1)},
+              "init image": check_init(init)}
     blend = _blend_weights(style_blend, len(styles))
     functions = _check_functions(functions, len(styles), masks)
     _check_beyond_options(preserve_color, style_scale, init_noise)
@@ -117,14 +85,11 @@ def plan_transfer(
     max_size = check_count("max_size", max_size, optional=True)
     check_count("animation_every", animation_every)
     if weights not in ("imagenet", None) and not Path(weights).is_file():
-        raise NSTError(
-            f"{option('weights')} '{weights}' is not a file; give a Keras weights "
-            f"file for {convnet}, or leave it out for ImageNet's."
-        )
+        raise NSTError(f"{option('weights')} '{weights}' is not a file; give a Keras weights "
+                       f"file for {convnet}, or leave it out for ImageNet's.")
     scales, per_scale = scale_plan(scales, iterations)
-    final_path, snapshot, planned = planned_outputs(
-        output_img_path, save_every, sum(per_scale), animation
-    )
+    final_path, snapshot, planned = planned_outputs(output_img_path, save_every, sum(per_scale),
+                                                    animation)
     check_outputs(planned, inputs, overwrite)
 
     layers = [content_layer, *style_layers]
@@ -140,43 +105,20 @@ def plan_transfer(
     height, width = _result_dims(content_size, max_size)
     _check_large_enough("content", (height, width), layers, resized=True)
     for style_size in style_sizes:
-        _check_large_enough(
-            "style",
-            style_dims(style_size, (height, width), style_scale),
-            layers,
-            resized=True,
-            hint=style_scale != 1.0,
-        )
+        _check_large_enough("style", style_dims(style_size, (height, width), style_scale),
+                            layers, resized=True, hint=style_scale != 1.0)
     scales, per_scale = _fitting_scales(
-        scales,
-        per_scale,
-        lambda dims: [dims] + [style_dims(size, dims, style_scale) for size in style_sizes],
-        (height, width),
-        layers,
-    )
-    check_memory(
-        height, width, convnet, layers, memory_limit, xla=use_xla(jit_compile, (height, width))
-    )
+        scales, per_scale, lambda dims: [dims] + [style_dims(size, dims, style_scale)
+                                                  for size in style_sizes],
+        (height, width), layers)
+    check_memory(height, width, convnet, layers, memory_limit,
+                 xla=use_xla(jit_compile, (height, width)))
     return SimpleNamespace(
-        content_layer=content_layer,
-        style_layers=style_layers,
-        layers=layers,
-        content_weight=content_weight,
-        style_weights=style_weights,
-        tv_weight=tv_weight,
-        styles=styles,
-        masks=masks,
-        blend=blend,
-        functions=functions,
-        learning_rate=learning_rate,
-        save_every=save_every,
-        scales=scales,
-        per_scale=per_scale,
-        final_path=final_path,
-        snapshot=snapshot,
-        height=height,
-        width=width,
-    )
+        content_layer=content_layer, style_layers=style_layers, layers=layers,
+        content_weight=content_weight, style_weights=style_weights, tv_weight=tv_weight,
+        styles=styles, masks=masks, blend=blend, functions=functions,
+        learning_rate=learning_rate, save_every=save_every, scales=scales, per_scale=per_scale,
+        final_path=final_path, snapshot=snapshot, height=height, width=width)
 
 
 def check_weight(keyword, value):
@@ -192,10 +134,8 @@ def check_weights(keyword, values, count, per):
     values = [values] if np.ndim(values) == 0 else list(values)
     if len(values) != count:
         one = per.rstrip("s")
-        raise NSTError(
-            f"Got {len(values)} {option(keyword)} for {count} "
-            f"{one if count == 1 else per}; give one weight per {one}."
-        )
+        raise NSTError(f"Got {len(values)} {option(keyword)} for {count} "
+                       f"{one if count == 1 else per}; give one weight per {one}.")
     return [check_weight(keyword, value) for value in values]
 
 
@@ -239,10 +179,8 @@ def check_image(keyword, value):
     if is_path(value):
         return value
     if not isinstance(value, np.ndarray):
-        raise NSTError(
-            f"{option(keyword)} must be an image path or an image array (H, W, 3), "
-            f"got {type(value).__name__}."
-        )
+        raise NSTError(f"{option(keyword)} must be an image path or an image array (H, W, 3), "
+                       f"got {type(value).__name__}.")
     image_array(value)
     return value
 
@@ -258,10 +196,8 @@ def as_list(keyword, value):
     if is_path(value) or isinstance(value, np.ndarray):
         return [value]
     if not isinstance(value, (list, tuple)) or not value:
-        raise NSTError(
-            f"{option(keyword)} must be an image path or array, or a list of them; "
-            f"got {value!r:.60}."
-        )
+        raise NSTError(f"{option(keyword)} must be an image path or array, or a list of them; "
+                       f"got {value!r:.60}.")
     return list(value)
 
 
@@ -270,10 +206,8 @@ def check_init(init):
     if isinstance(init, str) and init in INIT_NAMES:
         return init
     if is_path(init) and not Path(init).exists():
-        raise NSTError(
-            f"{option('init')} must be {', '.join(map(repr, INIT_NAMES))} or an "
-            f"image path; got '{init}'."
-        )
+        raise NSTError(f"{option('init')} must be {', '.join(map(repr, INIT_NAMES))} or an "
+                       f"image path; got '{init}'.")
     return check_image("init", init)
 
 
@@ -291,9 +225,8 @@ def output_paths(output_img_path):
 def planned_outputs(output_img_path, save_every, iterations, animation):
     """(final path, snapshot path function, every path the run will write)."""
     final, snapshot = output_paths(output_img_path)
-    planned = [final] + [
-        snapshot(n) for n in range(1, iterations + 1) if save_every and n % save_every == 0
-    ]
+    planned = [final] + [snapshot(n) for n in range(1, iterations + 1)
+                         if save_every and n % save_every == 0]
     if animation is not None:
         planned.append(animation_path(animation))
     return final, snapshot, planned
@@ -310,16 +243,12 @@ def check_outputs(planned, inputs, overwrite):
     for path in planned:
         for role, source in inputs.items():
             if is_path(source) and _same_file(path, source):
-                raise NSTError(
-                    f"The output '{path}' is the {role}; nst never writes over its "
-                    "inputs. Choose another output name."
-                )
+                raise NSTError(f"The output '{path}' is the {role}; nst never writes over its "
+                               "inputs. Choose another output name.")
     existing = [str(path) for path in planned if path.exists() and not path.is_dir()]
     if existing and not overwrite:
-        raise NSTError(
-            f"Output already exists: {', '.join(existing[:3])}. Choose another output "
-            f"name, or pass {option('overwrite', True)}."
-        )
+        raise NSTError(f"Output already exists: {', '.join(existing[:3])}. Choose another output "
+                       f"name, or pass {option('overwrite', True)}.")
     probed = set()
     for path in planned:  # one probe per folder: the snapshots share the result's
         if path.is_dir() or path.parent not in probed:
@@ -339,14 +268,11 @@ def _check_functions(functions, styles, masks):
     """The exercise functions to use as a dict; refuse those the options cannot use."""
     functions = dict(functions or {})
     if "weighted_transfer_loss" in functions and (styles > 1 or masks is not None):
-        raise NSTError(
-            "Your own weighted_transfer_loss takes one style and no masks; use the "
-            "library's for several styles or style_masks."
-        )
+        raise NSTError("Your own weighted_transfer_loss takes one style and no masks; use the "
+                       "library's for several styles or style_masks.")
     if "style_reconstruction_loss" in functions and masks is not None:
-        raise NSTError(
-            "Your own style_reconstruction_loss has no masks; use the library's with style_masks."
-        )
+        raise NSTError("Your own style_reconstruction_loss has no masks; use the library's "
+                       "with style_masks.")
     return functions
 
 
@@ -386,28 +312,22 @@ def scale_plan(scales, iterations):
     """Validated scales and the iterations to spend at each (an equal split of an int)."""
     scales = [check_positive("scales", scale, optional=False) for scale in scales]
     if not scales or scales[-1] != 1.0 or max(scales) > 1:
-        raise NSTError(
-            f"{option('scales')} must be fractions of the final size in (0, 1] "
-            f"ending with 1, such as 0.5 1; got {' '.join(map(str, scales))}."
-        )
+        raise NSTError(f"{option('scales')} must be fractions of the final size in (0, 1] "
+                       f"ending with 1, such as 0.5 1; got {' '.join(map(str, scales))}.")
     if isinstance(iterations, (list, tuple)):
         per_scale = [check_count("iterations", count) for count in iterations]
         if len(per_scale) != len(scales):
-            raise NSTError(
-                f"Got {len(per_scale)} iteration counts for {len(scales)} scales; "
-                "give one count per scale, or a single total."
-            )
+            raise NSTError(f"Got {len(per_scale)} iteration counts for {len(scales)} scales; "
+                           "give one count per scale, or a single total.")
     else:
         total = check_count("iterations", iterations)
         per_scale = [total // len(scales)] * len(scales)
         per_scale[-1] += total - sum(per_scale)  # the final scale gets the remainder
     if min(per_scale) < 1:
-        raise NSTError(
-            f"{option('iterations', iterations)} is fewer than one iteration per "
-            f"scale: the {len(scales)} {option('scales')} "
-            f"({' '.join(f'{scale:g}' for scale in scales)}) need at least "
-            f"{len(scales)}. Give more iterations, or fewer scales."
-        )
+        raise NSTError(f"{option('iterations', iterations)} is fewer than one iteration per "
+                       f"scale: the {len(scales)} {option('scales')} "
+                       f"({' '.join(f'{scale:g}' for scale in scales)}) need at least "
+                       f"{len(scales)}. Give more iterations, or fewer scales.")
     return scales, per_scale
 
 
@@ -424,10 +344,8 @@ def _blend_weights(style_blend, count):
         return [1.0 / count] * count
     weights = check_weights("style_blend", style_blend, count, "styles")
     if sum(weights) <= 0:
-        raise NSTError(
-            f"{option('style_blend')} must have at least one positive weight; got "
-            f"{' '.join(map(str, weights))}."
-        )
+        raise NSTError(f"{option('style_blend')} must have at least one positive weight; got "
+                       f"{' '.join(map(str, weights))}.")
     return [weight / sum(weights) for weight in weights]
 
 
@@ -436,14 +354,11 @@ def _check_beyond_options(preserve_color, style_scale, init_noise):
     check_preserve_color(preserve_color)
     low, high = STYLE_SCALE_RANGE
     if not low <= check_number("style_scale", style_scale) <= high:
-        raise NSTError(
-            f"{option('style_scale')} must be between {low} and {high} (a multiple "
-            f"of the content's size), got {style_scale}."
-        )
+        raise NSTError(f"{option('style_scale')} must be between {low} and {high} (a multiple "
+                       f"of the content's size), got {style_scale}.")
     if not 0.0 <= check_number("init_noise", init_noise) <= 1.0:
-        raise NSTError(
-            f"{option('init_noise')} must be a fraction between 0 and 1, got {init_noise}."
-        )
+        raise NSTError(f"{option('init_noise')} must be a fraction between 0 and 1, got "
+                       f"{init_noise}.")
 
 
 def use_xla(jit_compile, dims):
@@ -464,14 +379,12 @@ def _check_large_enough(name, dims, layers, resized=False, hint=False):
     needed = _smallest_side(layers)
     height, width = dims
     if min(height, width) < needed:
-        raise NSTError(
-            f"The {name} image is {width}x{height} pixels"
-            f"{' after resizing' if resized else ''}, too small "
-            f"for layer block{_deepest_block(layers)}_*, which needs at least "
-            f"{needed} pixels on each side. Use a larger (or less elongated) image, "
-            f"a larger {option('style_scale') + ', ' if hint else ''}"
-            f"{option('max_size')}, or shallower layers."
-        )
+        raise NSTError(f"The {name} image is {width}x{height} pixels"
+                       f"{' after resizing' if resized else ''}, too small "
+                       f"for layer block{_deepest_block(layers)}_*, which needs at least "
+                       f"{needed} pixels on each side. Use a larger (or less elongated) image, "
+                       f"a larger {option('style_scale') + ', ' if hint else ''}"
+                       f"{option('max_size')}, or shallower layers.")
 
 
 def _deepest_block(layers):

@@ -37,19 +37,15 @@ def load_mask(mask, dims):
         values = _array_mask(mask)
         mask_height, mask_width = values.shape
     if abs(mask_width / mask_height - width / height) > MAX_ASPECT_CHANGE * width / height:
-        raise NSTError(
-            f"The mask {name} is {mask_width}x{mask_height} pixels, a different "
-            f"shape from the content image ({width}x{height}); draw the mask on the "
-            "content image so they match."
-        )
+        raise NSTError(f"The mask {name} is {mask_width}x{mask_height} pixels, a different "
+                       f"shape from the content image ({width}x{height}); draw the mask on the "
+                       "content image so they match.")
     if is_file:
         values = load_image_near(mask, (height, width)).mean(axis=2) / 255.0
     values = resize_mask(values, (height, width))
     if values.max() < 0.5 / 255:
-        raise NSTError(
-            f"The mask {name} is empty (all black): paint the region its style should "
-            "cover in white."
-        )
+        raise NSTError(f"The mask {name} is empty (all black): paint the region its style should "
+                       "cover in white.")
     return values
 
 
@@ -62,11 +58,9 @@ def load_masks(masks, dims, styles):
 def check_mask_count(masks, styles):
     """Refuse a list of masks that does not give one mask per style."""
     if len(masks) != styles:
-        raise NSTError(
-            f"Got {len(masks)} style masks for {styles} "
-            f"{'style' if styles == 1 else 'styles'}; give one mask per style, in "
-            "the same order."
-        )
+        raise NSTError(f"Got {len(masks)} style masks for {styles} "
+                       f"{'style' if styles == 1 else 'styles'}; give one mask per style, in "
+                       "the same order.")
 
 
 def _array_mask(mask):
@@ -76,14 +70,12 @@ def _array_mask(mask):
     if array.ndim == 3 and array.shape[2] in (1, 3):
         array = array.mean(axis=2)  # colour masks become gray
     if array.ndim != 2 or min(array.shape) < 1:
-        raise NSTError(
-            f"A mask array must have shape (H, W), (H, W, 1) or (H, W, 3); got {np.shape(mask)}."
-        )
+        raise NSTError(f"A mask array must have shape (H, W), (H, W, 1) or (H, W, 3); got "
+                       f"{np.shape(mask)}.")
     array = array.astype(np.float32) / (255.0 if is_uint8 else 1.0)
     if not np.all(np.isfinite(array)) or array.min() < 0 or array.max() > 1:
-        raise NSTError(
-            "A float mask array must hold values in [0, 1] (or pass a uint8 array in 0-255)."
-        )
+        raise NSTError("A float mask array must hold values in [0, 1] (or pass a uint8 array "
+                       "in 0-255).")
     return array
 
 
@@ -110,6 +102,5 @@ def layer_dims(height, width, layer):
 def layer_masks(mask, layers):
     """A content-sized mask shrunk to each layer's resolution: {layer: (h, w, 1) float32}."""
     height, width = mask.shape
-    return {
-        layer: resize_mask(mask, layer_dims(height, width, layer))[:, :, None] for layer in layers
-    }
+    return {layer: resize_mask(mask, layer_dims(height, width, layer))[:, :, None]
+            for layer in layers}

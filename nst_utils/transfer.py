@@ -38,42 +38,20 @@ from .preflight import check_init, plan_transfer, scaled, style_dims, use_xla
 from .regions import layer_masks, load_masks
 
 
-def style_transfer(
-    base_img_path,
-    style_img_path,
-    output_img_path,
-    convnet=DEFAULTS["convnet"],
-    content_weight=DEFAULTS["content_weight"],
-    style_weights=DEFAULTS["style_weights"],
-    tv_weight=DEFAULTS["tv_weight"],
-    content_layer=DEFAULTS["content_layer"],
-    style_layers=DEFAULTS["style_layers"],
-    iterations=DEFAULTS["iterations"],
-    *,
-    init=DEFAULTS["init"],
-    seed=DEFAULTS["seed"],
-    optimizer=DEFAULTS["optimizer"],
-    max_size=DEFAULTS["max_size"],
-    pooling=DEFAULTS["pooling"],
-    save_every=None,
-    overwrite=False,
-    learning_rate=None,
-    weights="imagenet",
-    jit_compile=DEFAULTS["jit_compile"],
-    scales=DEFAULTS["scales"],
-    memory_limit=None,
-    preserve_color=None,
-    style_blend=None,
-    style_scale=DEFAULTS["style_scale"],
-    style_masks=None,
-    adaptive_weights=False,
-    init_noise=DEFAULTS["init_noise"],
-    animation=None,
-    animation_every=DEFAULTS["animation_every"],
-    callback=None,
-    progress=True,
-    functions=None,
-):
+def style_transfer(base_img_path, style_img_path, output_img_path,
+                   convnet=DEFAULTS["convnet"], content_weight=DEFAULTS["content_weight"],
+                   style_weights=DEFAULTS["style_weights"], tv_weight=DEFAULTS["tv_weight"],
+                   content_layer=DEFAULTS["content_layer"],
+                   style_layers=DEFAULTS["style_layers"], iterations=DEFAULTS["iterations"], *,
+                   init=DEFAULTS["init"], seed=DEFAULTS["seed"],
+                   optimizer=DEFAULTS["optimizer"], max_size=DEFAULTS["max_size"],
+                   pooling=DEFAULTS["pooling"], save_every=None, overwrite=False,
+                   learning_rate=None, weights="imagenet", jit_compile=DEFAULTS["jit_compile"],
+                   scales=DEFAULTS["scales"], memory_limit=None, preserve_color=None,
+                   style_blend=None, style_scale=DEFAULTS["style_scale"], style_masks=None,
+                   adaptive_weights=False, init_noise=DEFAULTS["init_noise"], animation=None,
+                   animation_every=DEFAULTS["animation_every"], callback=None, progress=True,
+                   functions=None):
     """Paint the content of one image in the style of another; return (image, history).
 
     The positional arguments and their meaning are the course homework's (except that
@@ -161,42 +139,29 @@ def style_transfer(
     stages = plan_stages(base_img_path, plan, style_scale, preserve_color)
     extractor = build_vgg(convnet, pooling, plan.layers, weights=weights)
     colorize = _colorizer(preserve_color, base_img_path, (plan.height, plan.width))
-    movie = (
-        None
-        if animation is None
-        else Animation(animation, animation_every, (plan.height, plan.width), colorize)
-    )
+    movie = None if animation is None else Animation(animation, animation_every,
+                                                     (plan.height, plan.width), colorize)
     history, best = [], None
     for stage in stages:  # coarse to fine: each scale starts from the previous one's result
         # The loss of Gatys et al. for this scale's images: content features, style Grams.
         loss_fn = stage_loss(extractor, stage, plan)
         # Where the optimisation starts: `init` at the first scale, else the result so far.
-        x0 = (
-            starting_image(init, stage.content, stage.styles[0], seed, init_noise)
-            if best is None
-            else _upsample(best, stage.dims)
-        )
+        x0 = (starting_image(init, stage.content, stage.styles[0], seed, init_noise)
+              if best is None else _upsample(best, stage.dims))
         if adaptive_weights:  # each term divided by its size here, times its weight
-            loss_fn = adaptive_loss(
-                loss_fn, x0, _importances(plan), initial_image("noise", stage.content, None, seed)
-            )
-        evaluator = _evaluator(loss_fn, x0.shape, plan.functions, use_xla(jit_compile, stage.dims))
+            loss_fn = adaptive_loss(loss_fn, x0, _importances(plan),
+                                    initial_image("noise", stage.content, None, seed))
+        evaluator = _evaluator(loss_fn, x0.shape, plan.functions, use_xla(jit_compile,
+                                                                          stage.dims))
         if movie is not None and best is None:
             movie.add(0, deprocess_image(x0, *stage.dims))
         # Minimise the loss over the image's pixels, from x0.
         best, stage_history = minimize(
-            evaluator,
-            x0,
-            optimizer,
-            stage.iterations,
-            plan.learning_rate,
-            _iteration_handler(
-                stage.dims, plan.save_every, plan.snapshot, overwrite, callback, movie
-            ),
-            progress,
-            continue_from=history[-1] if history else None,
-            tags={"scale": stage.scale},
-        )
+            evaluator, x0, optimizer, stage.iterations, plan.learning_rate,
+            _iteration_handler(stage.dims, plan.save_every, plan.snapshot, overwrite, callback,
+                               movie),
+            progress, continue_from=history[-1] if history else None,
+            tags={"scale": stage.scale})
         history += stage_history
         if evaluator.interrupted:  # Ctrl-C or SIGTERM: no further scales, keep what we have
             break
@@ -227,14 +192,10 @@ def plan_stages(base_img_path, plan, style_scale=1.0, preserve_color=None):
     scale, with its iterations, its images and its masks."""
     stages = []
     for scale, iterations in zip(plan.scales, plan.per_scale):
-        content, styles = _image_pair(
-            base_img_path, plan.styles, plan.height, plan.width, scale, style_scale, preserve_color
-        )
-        masks = (
-            None
-            if plan.masks is None
-            else load_masks(plan.masks, content.shape[:2], len(plan.styles))
-        )
+        content, styles = _image_pair(base_img_path, plan.styles, plan.height, plan.width, scale,
+                                      style_scale, preserve_color)
+        masks = (None if plan.masks is None else
+                 load_masks(plan.masks, content.shape[:2], len(plan.styles)))
         stages.append(Stage(scale, iterations, content, styles, masks))
     return stages
 
@@ -244,26 +205,13 @@ def stage_loss(extractor, stage, plan):
     library's, or the notebook's own `weighted_transfer_loss` (one style, no masks)."""
     content = preprocess_image(stage.content)
     styles = [preprocess_image(style) for style in stage.styles]
-    layers_and_weights = (
-        plan.content_layer,
-        plan.style_layers,
-        plan.content_weight,
-        plan.style_weights,
-        plan.tv_weight,
-    )
+    layers_and_weights = (plan.content_layer, plan.style_layers, plan.content_weight,
+                          plan.style_weights, plan.tv_weight)
     if "weighted_transfer_loss" in plan.functions:
-        return plan.functions["weighted_transfer_loss"](
-            extractor, content, styles[0], *layers_and_weights
-        )
-    return weighted_transfer_loss(
-        extractor,
-        content,
-        styles,
-        *layers_and_weights,
-        blend=plan.blend,
-        masks=stage.masks,
-        functions=plan.functions,
-    )
+        return plan.functions["weighted_transfer_loss"](extractor, content, styles[0],
+                                                         *layers_and_weights)
+    return weighted_transfer_loss(extractor, content, styles, *layers_and_weights,
+                                  blend=plan.blend, masks=stage.masks, functions=plan.functions)
 
 
 def _evaluator(loss_fn, shape, functions, xla):
@@ -296,13 +244,12 @@ def _save_result(path, write, overwrite, what):
     """
     written, failure = write_or_fall_back(path, write, overwrite)
     if failure is not None:
-        raise NSTError(
-            f"Could not write the {what} to '{path}' ({failure.strerror or failure}); "
-            f"it was saved to '{written}' instead."
-        )
+        raise NSTError(f"Could not write the {what} to '{path}' ({failure.strerror or failure}); "
+                       f"it was saved to '{written}' instead.")
 
 
-def _image_pair(base_img_path, styles, height, width, scale, style_scale=1.0, preserve_color=None):
+def _image_pair(base_img_path, styles, height, width, scale, style_scale=1.0,
+                preserve_color=None):
     """The content and the list of style images for one scale of a height x width result.
 
     The images are those the network compares: with preserve_color="luminance" all are gray
@@ -346,18 +293,15 @@ def _colorizer(preserve_color, base_img_path, dims):
 def _iteration_handler(dims, save_every, snapshot, overwrite, callback, movie=None):
     """The per-iteration hook: save snapshots, keep animation frames and call the user's
     callback, with uint8 images."""
-
     def on_iteration(iteration, batch, record):
         image = deprocess_image(batch, *dims)
         if save_every and iteration % save_every == 0:
             try:
                 save_image(snapshot(iteration), image, overwrite=overwrite)
             except (OSError, NSTError) as error:  # a snapshot is not worth the run
-                tqdm.write(
-                    f"Could not save the snapshot '{snapshot(iteration)}' "
-                    f"({getattr(error, 'strerror', None) or error}); going on.",
-                    file=sys.stderr,
-                )
+                tqdm.write(f"Could not save the snapshot '{snapshot(iteration)}' "
+                           f"({getattr(error, 'strerror', None) or error}); going on.",
+                           file=sys.stderr)
         if movie is not None:
             movie.add(iteration, image)
         if callback is not None:
@@ -366,20 +310,9 @@ def _iteration_handler(dims, save_every, snapshot, overwrite, callback, movie=No
     return on_iteration
 
 
-def weighted_transfer_loss(
-    extractor,
-    content_batch,
-    style_batch,
-    content_layer,
-    style_layers,
-    content_weight,
-    style_weights,
-    tv_weight,
-    *,
-    blend=None,
-    masks=None,
-    functions=None,
-):
+def weighted_transfer_loss(extractor, content_batch, style_batch, content_layer, style_layers,
+                           content_weight, style_weights, tv_weight, *, blend=None, masks=None,
+                           functions=None):
     """The total loss of Gatys et al. as a function of the generated image batch.
 
     Content features and style Gram matrices are computed once, here; the returned function
@@ -407,32 +340,24 @@ def weighted_transfer_loss(
             continue
         style_features = extractor(batch)
         target = (lambda f: f) if own_style else normalized_gram
-        styles.append(
-            (
-                [target(style_features[layer][0]) for layer in style_layers],
-                [share * weight / len(style_layers) for weight in style_weights],
-                {} if mask is None else layer_masks(mask, style_layers),
-            )
-        )
+        styles.append(([target(style_features[layer][0]) for layer in style_layers],
+                       [share * weight / len(style_layers) for weight in style_weights],
+                       {} if mask is None else layer_masks(mask, style_layers)))
 
     def style_loss(features):
         total = 0.0
         for targets, weights, region in styles:
             for target, weight, layer in zip(targets, weights, style_layers):
-                total += weight * (
-                    own_style(target, features[layer][0])
-                    if own_style
-                    else style_loss_to_target(target, features[layer][0], region.get(layer))
-                )
+                total += weight * (own_style(target, features[layer][0]) if own_style else
+                                   style_loss_to_target(target, features[layer][0],
+                                                        region.get(layer)))
         return total
 
     def loss(image):
         features = extractor(image)
-        return {
-            "content": content_weight * content_loss(content_target, features[content_layer][0]),
-            "style": style_loss(features),
-            "tv": tv_weight * tv_loss(image),
-        }
+        return {"content": content_weight * content_loss(content_target,
+                                                         features[content_layer][0]),
+                "style": style_loss(features), "tv": tv_weight * tv_loss(image)}
 
     return loss
 
@@ -448,14 +373,14 @@ def adaptive_loss(loss_fn, x0, importances, reference=None):
     is zero at x0 (the content term when starting from the content image) is measured at
     `reference` instead, as dividing by ~0 would freeze the image there.
     """
-
     def magnitudes(batch):
         return {name: abs(float(value)) for name, value in loss_fn(batch).items()}
 
     start = magnitudes(x0)
     if reference is not None and min(start.values()) <= 1e-10:
         fallback = magnitudes(reference)
-        start = {name: value if value > 1e-10 else fallback[name] for name, value in start.items()}
+        start = {name: value if value > 1e-10 else fallback[name]
+                 for name, value in start.items()}
     factors = {name: importances[name] / (value + 1e-10) for name, value in start.items()}
 
     def loss(image):
@@ -466,11 +391,8 @@ def adaptive_loss(loss_fn, x0, importances, reference=None):
 
 def _importances(plan):
     """The terms' importances under adaptive weights: each term's weight (style: the mean)."""
-    return {
-        "content": float(plan.content_weight),
-        "style": float(np.mean(plan.style_weights)),
-        "tv": float(plan.tv_weight),
-    }
+    return {"content": float(plan.content_weight), "style": float(np.mean(plan.style_weights)),
+            "tv": float(plan.tv_weight)}
 
 
 def starting_image(init, content, style, seed=0, init_noise=0.0):

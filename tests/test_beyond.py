@@ -28,21 +28,12 @@ from nst_utils.transfer import (
     weighted_transfer_loss,
 )
 
-CONTENT, STYLE, STYLE2 = (
-    IMAGES_DIR / "chelsea.jpg",
-    IMAGES_DIR / "scream.jpg",
-    IMAGES_DIR / "klimt_the_kiss.jpg",
-)
+CONTENT, STYLE, STYLE2 = (IMAGES_DIR / "chelsea.jpg", IMAGES_DIR / "scream.jpg",
+                          IMAGES_DIR / "klimt_the_kiss.jpg")
 #: The largest change of I or Q that rounding R, G and B to integers can cause.
 ROUNDING_IQ = 0.5 * np.abs(RGB_TO_YIQ[1:]).sum(axis=1).max()
-TINY = dict(
-    max_size=40,
-    iterations=3,
-    progress=False,
-    content_weight=100,
-    style_weights=(1000, 100, 12, 1, 1),
-    tv_weight=200,
-)
+TINY = dict(max_size=40, iterations=3, progress=False, content_weight=100,
+            style_weights=(1000, 100, 12, 1, 1), tv_weight=200)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +43,6 @@ def pair():
 
 
 # Colour -------------------------------------------------------------------------------------
-
 
 def test_luminance_image_is_gray_and_matched_to_the_content(pair):
     content, style = pair
@@ -71,10 +61,8 @@ def test_recombined_luminance_keeps_the_content_chroma_exactly(pair):
     chroma_out, chroma_in = rgb_to_yiq(out)[:, :, 1:], rgb_to_yiq(content)[:, :, 1:]
     assert np.abs(chroma_out - chroma_in).max() <= ROUNDING_IQ + 1e-9
     # ...while the brightness is the result's (up to the clipping that keeps colours valid)
-    assert (
-        np.corrcoef(rgb_to_yiq(out)[:, :, 0].ravel(), rgb_to_yiq(style)[:, :, 0].ravel())[0, 1]
-        > 0.95
-    )
+    assert np.corrcoef(rgb_to_yiq(out)[:, :, 0].ravel(),
+                       rgb_to_yiq(style)[:, :, 0].ravel())[0, 1] > 0.95
 
 
 def test_histogram_matching_gives_the_content_mean_and_covariance(pair):
@@ -82,18 +70,13 @@ def test_histogram_matching_gives_the_content_mean_and_covariance(pair):
     matched = match_color_histogram(style, content).reshape(-1, 3)
     pixels = content.reshape(-1, 3)
     np.testing.assert_allclose(matched.mean(axis=0), pixels.mean(axis=0), atol=0.5)
-    np.testing.assert_allclose(
-        np.cov(matched, rowvar=False),
-        np.cov(pixels, rowvar=False),
-        rtol=0.02,
-        atol=0.02 * np.cov(pixels, rowvar=False).max(),
-    )
+    np.testing.assert_allclose(np.cov(matched, rowvar=False), np.cov(pixels, rowvar=False),
+                               rtol=0.02, atol=0.02 * np.cov(pixels, rowvar=False).max())
     # the style's colours really moved: before, the statistics were far apart
     assert np.abs(style.reshape(-1, 3).mean(axis=0) - pixels.mean(axis=0)).max() > 10
 
 
 # Regions ------------------------------------------------------------------------------------
-
 
 def test_masked_gram_ignores_features_outside_the_mask():
     rng = np.random.default_rng(0)
@@ -102,13 +85,11 @@ def test_masked_gram_ignores_features_outside_the_mask():
     mask[:3] = 1.0
     changed = features.copy()
     changed[3:] = rng.normal(size=(3, 8, 4)) * 10
-    np.testing.assert_allclose(
-        normalized_gram(features, mask), normalized_gram(changed, mask), rtol=1e-6
-    )
+    np.testing.assert_allclose(normalized_gram(features, mask), normalized_gram(changed, mask),
+                               rtol=1e-6)
     # normalised by the region's area: the same as the whole-map Gram of the region alone
-    np.testing.assert_allclose(
-        normalized_gram(features, mask), normalized_gram(features[:3]), rtol=1e-5
-    )
+    np.testing.assert_allclose(normalized_gram(features, mask), normalized_gram(features[:3]),
+                               rtol=1e-5)
 
 
 def test_each_region_term_only_sees_its_own_region():
@@ -119,10 +100,8 @@ def test_each_region_term_only_sees_its_own_region():
     targets = [normalized_gram(rng.normal(size=(5, 5, 4)).astype(np.float32)) for _ in range(2)]
 
     def terms(x):
-        return [
-            float(style_loss_to_target(targets[0], x, sky)),
-            float(style_loss_to_target(targets[1], x, ground)),
-        ]
+        return [float(style_loss_to_target(targets[0], x, sky)),
+                float(style_loss_to_target(targets[1], x, ground))]
 
     new_ground, new_sky = features.copy(), features.copy()
     new_ground[4:] += 5.0
@@ -144,15 +123,11 @@ def test_masks_are_read_as_one_channel_resized_and_downsampled_per_layer(tmp_pat
     assert mask.min() == 0.0 and mask.max() == 1.0 and mask.mean() == pytest.approx(0.5)
     per_layer = layer_masks(mask, ["block1_conv1", "block3_conv1", "block5_conv1"])
     assert {name: m.shape for name, m in per_layer.items()} == {
-        "block1_conv1": (40, 60, 1),
-        "block3_conv1": (10, 15, 1),
-        "block5_conv1": (2, 3, 1),
-    }
+        "block1_conv1": (40, 60, 1), "block3_conv1": (10, 15, 1), "block5_conv1": (2, 3, 1)}
     assert per_layer["block3_conv1"][:5].min() == 1.0 and per_layer["block3_conv1"][5:].max() == 0
     assert layer_dims(45, 33, "block4_conv2") == (5, 4)  # the poolings floor odd sizes
-    np.testing.assert_array_equal(
-        load_mask(rgb[:, :, :1], (20, 30)), load_mask(rgb[:, :, 0] / 255.0, (20, 30))
-    )
+    np.testing.assert_array_equal(load_mask(rgb[:, :, :1], (20, 30)),
+                                  load_mask(rgb[:, :, 0] / 255.0, (20, 30)))
 
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg"])
@@ -162,10 +137,8 @@ def test_a_large_mask_file_is_decoded_near_the_size_needed(tmp_path, monkeypatch
     rgb[:800] = 255
     Image.fromarray(rgb).save(path, quality=95)
     seen = []
-    monkeypatch.setattr(
-        "nst_utils.regions.resize_mask",
-        lambda values, dims: seen.append(values.shape) or resize_mask(values, dims),
-    )
+    monkeypatch.setattr("nst_utils.regions.resize_mask",
+                        lambda values, dims: seen.append(values.shape) or resize_mask(values, dims))
     mask = load_mask(path, (40, 60))
     # Decoded at less than four times the size needed (JPEG at 1/8 scale, then halved: 150x100;
     # PNG averaged down: 120x80), not at 2400x1600.
@@ -174,16 +147,13 @@ def test_a_large_mask_file_is_decoded_near_the_size_needed(tmp_path, monkeypatch
     assert mask[:19].min() > 0.98 and mask[21:].max() < 0.02
 
 
-@pytest.mark.parametrize(
-    "mask, message",
-    [
-        (np.zeros((20, 30)), "empty"),
-        (np.full((20, 30), 2.0), r"values in \[0, 1\]"),
-        (np.ones((20, 30, 4)), "must have shape"),
-        (np.ones((30, 30)), "different shape"),
-        ("nowhere.png", "No image at"),
-    ],
-)
+@pytest.mark.parametrize("mask, message", [
+    (np.zeros((20, 30)), "empty"),
+    (np.full((20, 30), 2.0), r"values in \[0, 1\]"),
+    (np.ones((20, 30, 4)), "must have shape"),
+    (np.ones((30, 30)), "different shape"),
+    ("nowhere.png", "No image at"),
+])
 def test_bad_masks_are_refused(mask, message):
     with pytest.raises(NSTError, match=message):
         load_mask(mask, (20, 30))
@@ -203,14 +173,8 @@ def test_style_transfer_with_masks_paints_each_region(tmp_path):
     content = load_image(CONTENT, max_size=40)
     top = np.zeros(content.shape[:2], np.float32)
     top[: top.shape[0] // 2] = 1.0
-    image, history = style_transfer(
-        CONTENT,
-        [STYLE, STYLE2],
-        tmp_path / "r.png",
-        style_masks=[top, 1.0 - top],
-        init="content",
-        **TINY,
-    )
+    image, history = style_transfer(CONTENT, [STYLE, STYLE2], tmp_path / "r.png",
+                                    style_masks=[top, 1.0 - top], init="content", **TINY)
     assert image.shape == content.shape and history[-1]["loss"] < history[0]["loss"]
     with pytest.raises(NSTError, match="1 style masks for 2 styles"):
         style_transfer(CONTENT, [STYLE, STYLE2], tmp_path / "s.png", style_masks=[top], **TINY)
@@ -220,11 +184,9 @@ def test_style_transfer_with_masks_paints_each_region(tmp_path):
 
 # Colour, end to end ------------------------------------------------------------------------
 
-
 def test_luminance_transfer_keeps_the_content_colours(tmp_path):
-    image, _ = style_transfer(
-        CONTENT, STYLE, tmp_path / "l.png", preserve_color="luminance", init="content", **TINY
-    )
+    image, _ = style_transfer(CONTENT, STYLE, tmp_path / "l.png", preserve_color="luminance",
+                              init="content", **TINY)
     content = load_image(CONTENT, max_size=40)
     chroma_out, chroma_in = rgb_to_yiq(image)[:, :, 1:], rgb_to_yiq(content)[:, :, 1:]
     assert np.abs(chroma_out - chroma_in).max() <= ROUNDING_IQ + 1e-9
@@ -232,9 +194,8 @@ def test_luminance_transfer_keeps_the_content_colours(tmp_path):
 
 
 def test_histogram_transfer_runs_on_matched_styles(tmp_path):
-    image, history = style_transfer(
-        CONTENT, STYLE, tmp_path / "h.png", init="content", preserve_color="histogram", **TINY
-    )
+    image, history = style_transfer(CONTENT, STYLE, tmp_path / "h.png", init="content",
+                                    preserve_color="histogram", **TINY)
     plain, _ = style_transfer(CONTENT, STYLE, tmp_path / "p.png", init="content", **TINY)
     assert history[-1]["loss"] < history[0]["loss"]
     assert np.abs(image.astype(int) - plain).mean() > 0.5  # another style target than plain's
@@ -242,36 +203,26 @@ def test_histogram_transfer_runs_on_matched_styles(tmp_path):
 
 # Several styles ------------------------------------------------------------------------------
 
-
 @pytest.mark.slow
 def test_blend_one_zero_equals_the_single_style(tmp_path):
     single, _ = style_transfer(CONTENT, STYLE, tmp_path / "a.png", seed=2, **TINY)
-    blended, _ = style_transfer(
-        CONTENT, [STYLE, STYLE2], tmp_path / "b.png", seed=2, style_blend=[1, 0], **TINY
-    )
-    half, _ = style_transfer(
-        CONTENT, [STYLE, STYLE2], tmp_path / "c.png", seed=2, style_blend=[2, 2], **TINY
-    )
+    blended, _ = style_transfer(CONTENT, [STYLE, STYLE2], tmp_path / "b.png", seed=2,
+                                style_blend=[1, 0], **TINY)
+    half, _ = style_transfer(CONTENT, [STYLE, STYLE2], tmp_path / "c.png", seed=2,
+                             style_blend=[2, 2], **TINY)
     np.testing.assert_array_equal(single, blended)
     assert np.abs(half.astype(int) - single).mean() > 1
 
 
 def test_blend_weights_scale_each_style_loss():
     extractor = build_vgg("vgg16", layers=["block4_conv2", *STYLE_LAYERS])
-    batches = [preprocess_image(load_image(path, max_size=32)) for path in (CONTENT, STYLE, STYLE2)]
+    batches = [preprocess_image(load_image(path, max_size=32)) for path in (CONTENT, STYLE,
+                                                                           STYLE2)]
     image = batches[0] + 10.0
 
     def style_term(styles, blend):
-        args = (
-            extractor,
-            batches[0],
-            styles,
-            "block4_conv2",
-            STYLE_LAYERS,
-            1.0,
-            (1, 1, 1, 1, 1),
-            1.0,
-        )
+        args = (extractor, batches[0], styles, "block4_conv2", STYLE_LAYERS, 1.0,
+                (1, 1, 1, 1, 1), 1.0)
         return float(weighted_transfer_loss(*args, blend=blend)(image)["style"])
 
     one, two = style_term([batches[1]], None), style_term([batches[2]], None)
@@ -280,33 +231,23 @@ def test_blend_weights_scale_each_style_loss():
 
 # Style scale -------------------------------------------------------------------------------
 
-
 @pytest.mark.parametrize("scale, longest", [(0.5, 20), (1.0, 40), (2.0, 80)])
 def test_style_scale_sets_the_style_size(scale, longest):
     style = style_image(STYLE, (27, 40), scale)
     assert max(style.shape[:2]) == longest
     original = load_image(STYLE)
     assert style.shape[1] / style.shape[0] == pytest.approx(
-        original.shape[1] / original.shape[0], rel=0.05
-    )
+        original.shape[1] / original.shape[0], rel=0.05)
 
 
 # Adaptive weights --------------------------------------------------------------------------
-
 
 def test_adaptive_weights_start_every_term_at_its_importance():
     extractor = build_vgg("vgg16", layers=["block4_conv2", *STYLE_LAYERS])
     content = load_image(CONTENT, max_size=32)
     fixed = weighted_transfer_loss(
-        extractor,
-        preprocess_image(content),
-        preprocess_image(load_image(STYLE, max_size=32)),
-        "block4_conv2",
-        STYLE_LAYERS,
-        100,
-        (1000, 100, 12, 1, 1),
-        200,
-    )
+        extractor, preprocess_image(content), preprocess_image(load_image(STYLE, max_size=32)),
+        "block4_conv2", STYLE_LAYERS, 100, (1000, 100, 12, 1, 1), 200)
     x0 = initial_image("noise", content, None, seed=0)
     before = {name: float(value) for name, value in fixed(x0).items()}
     assert max(before.values()) / min(before.values()) > 100  # fixed weights: far apart
@@ -320,14 +261,12 @@ def test_adaptive_weights_start_every_term_at_its_importance():
 
 
 def test_adaptive_weights_run_end_to_end(tmp_path):
-    _, history = style_transfer(
-        CONTENT, STYLE, tmp_path / "a.png", adaptive_weights=True, init="content", **TINY
-    )
+    _, history = style_transfer(CONTENT, STYLE, tmp_path / "a.png", adaptive_weights=True,
+                                init="content", **TINY)
     assert history[-1]["loss"] < history[0]["loss"] < 100 + 222.8 + 200 + 1e-6
 
 
 # Noisy starts ------------------------------------------------------------------------------
-
 
 def test_init_noise_mixes_the_start_reproducibly():
     content = load_image(CONTENT, max_size=32)
@@ -342,21 +281,17 @@ def test_init_noise_mixes_the_start_reproducibly():
 
 # Validation --------------------------------------------------------------------------------
 
-
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        (dict(style_blend=[1]), "Got 1 style_blend for 2 styles"),
-        (dict(style_blend=[1, -1]), "style_blend must not be negative"),
-        (dict(style_blend=[0, 0]), "style_blend must have at least one positive weight"),
-        (dict(style_scale=0.05), "style_scale must be between 0.1 and 4"),
-        (dict(style_scale=5), "style_scale must be between 0.1 and 4"),
-        (dict(style_scale=0.2), "too small.*style_scale"),
-        (dict(init_noise=1.5), "init_noise must be a fraction"),
-        (dict(init_noise=-0.1), "init_noise must be a fraction"),
-        (dict(preserve_color="sepia"), "Unknown preserve_color"),
-    ],
-)
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(style_blend=[1]), "Got 1 style_blend for 2 styles"),
+    (dict(style_blend=[1, -1]), "style_blend must not be negative"),
+    (dict(style_blend=[0, 0]), "style_blend must have at least one positive weight"),
+    (dict(style_scale=0.05), "style_scale must be between 0.1 and 4"),
+    (dict(style_scale=5), "style_scale must be between 0.1 and 4"),
+    (dict(style_scale=0.2), "too small.*style_scale"),
+    (dict(init_noise=1.5), "init_noise must be a fraction"),
+    (dict(init_noise=-0.1), "init_noise must be a fraction"),
+    (dict(preserve_color="sepia"), "Unknown preserve_color"),
+])
 def test_bad_beyond_options_are_refused(tmp_path, kwargs, message):
     with pytest.raises(NSTError, match=message):
         style_transfer(CONTENT, [STYLE, STYLE2], tmp_path / "o.png", **{**TINY, **kwargs})
@@ -365,7 +300,6 @@ def test_bad_beyond_options_are_refused(tmp_path, kwargs, message):
 
 # The command line ----------------------------------------------------------------------------
 
-
 def test_cli_blends_styles_with_masks_and_options(tmp_path, capsys):
     mask = tmp_path / "top.png"
     pixels = np.zeros((27, 40), np.uint8)
@@ -373,50 +307,14 @@ def test_cli_blends_styles_with_masks_and_options(tmp_path, capsys):
     Image.fromarray(pixels).save(mask)
     Image.fromarray(255 - pixels).save(tmp_path / "bottom.png")
     fast = ["--max-size", "40", "--iterations", "2"]
-    assert (
-        main(
-            [
-                "transfer",
-                str(CONTENT),
-                "--style",
-                str(STYLE),
-                str(STYLE2),
-                "--style-blend",
-                "0.7",
-                "0.3",
-                "--style-masks",
-                str(mask),
-                str(tmp_path / "bottom.png"),
-                "--style-scale",
-                "1.5",
-                "--preserve-color",
-                "luminance",
-                "--adaptive-weights",
-                "--init-noise",
-                "0.2",
-                "-o",
-                str(tmp_path / "o.png"),
-                *fast,
-            ]
-        )
-        == 0
-    )
+    assert main(["transfer", str(CONTENT), "--style", str(STYLE), str(STYLE2),
+                 "--style-blend", "0.7", "0.3", "--style-masks", str(mask),
+                 str(tmp_path / "bottom.png"), "--style-scale", "1.5", "--preserve-color",
+                 "luminance", "--adaptive-weights", "--init-noise", "0.2", "-o",
+                 str(tmp_path / "o.png"), *fast]) == 0
     assert Image.open(tmp_path / "o.png").size == (40, 27)
-    assert (
-        main(
-            [
-                "transfer",
-                str(CONTENT),
-                str(STYLE),
-                "--preserve-color",
-                "histogram",
-                "-o",
-                str(tmp_path / "p.png"),
-                *fast,
-            ]
-        )
-        == 0
-    )
+    assert main(["transfer", str(CONTENT), str(STYLE), "--preserve-color", "histogram",
+                 "-o", str(tmp_path / "p.png"), *fast]) == 0
     assert main(["transfer", str(CONTENT), str(STYLE), "--style", str(STYLE2)]) == 1
     assert "not both" in capsys.readouterr().err
     assert main(["transfer", str(CONTENT), "--style", str(STYLE), "--init-noise", "2"]) == 1

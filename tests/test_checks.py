@@ -41,13 +41,11 @@ def failure_text(check, fn):
 
 
 def test_content_loss_hints():
-    text = failure_text(
-        exercises.check_feature_reconstruction_loss, lambda b, o: ops.mean(ops.square(o - b))
-    )
+    text = failure_text(exercises.check_feature_reconstruction_loss,
+                        lambda b, o: ops.mean(ops.square(o - b)))
     assert "sum over all elements, not the mean" in text and "expected 490.345" in text
-    assert "no factor 1/2" in failure_text(
-        exercises.check_feature_reconstruction_loss, lambda b, o: 0.5 * ops.sum(ops.square(o - b))
-    )
+    assert "no factor 1/2" in failure_text(exercises.check_feature_reconstruction_loss,
+                                           lambda b, o: 0.5 * ops.sum(ops.square(o - b)))
 
 
 def test_gram_hints_for_mean_wrong_reshape_order_and_loops():
@@ -63,7 +61,7 @@ def test_gram_hints_for_mean_wrong_reshape_order_and_loops():
         return ops.matmul(features, ops.transpose(features))
 
     def looping(x):
-        return ops.stack([ops.sum(x * x[:, :, k : k + 1], axis=(0, 1)) for k in range(x.shape[-1])])
+        return ops.stack([ops.sum(x * x[:, :, k:k + 1], axis=(0, 1)) for k in range(x.shape[-1])])
 
     assert "do not divide by H*W" in failure_text(exercises.check_gram_matrix, mean_gram)
     assert "move the channel axis first" in failure_text(exercises.check_gram_matrix, wrong_reshape)
@@ -89,22 +87,18 @@ def test_style_loss_hints():
 
 def test_total_variation_hint_for_full_differences():
     def full(x):
-        return ops.sum(ops.square(x[:, 1:] - x[:, :-1])) + ops.sum(
-            ops.square(x[:, :, 1:] - x[:, :, :-1])
-        )
+        return (ops.sum(ops.square(x[:, 1:] - x[:, :-1]))
+                + ops.sum(ops.square(x[:, :, 1:] - x[:, :, :-1])))
 
     assert "same (H-1) x (W-1) top-left block" in failure_text(
-        exercises.check_total_variation_loss, full
-    )
+        exercises.check_total_variation_loss, full)
 
 
 def test_preprocessing_hints():
     assert "reverse the channel axis" in failure_text(
-        exercises.check_preprocess_image, lambda image: image[None] - images.VGG_MEAN_BGR
-    )
+        exercises.check_preprocess_image, lambda image: image[None] - images.VGG_MEAN_BGR)
     assert "shape (1, H, W, 3)" in failure_text(
-        exercises.check_preprocess_image, lambda image: images.preprocess_image(image)[0]
-    )
+        exercises.check_preprocess_image, lambda image: images.preprocess_image(image)[0])
     no_clip = lambda x, h, w: (np.reshape(x, (h, w, 3)) + images.VGG_MEAN_BGR)[:, :, ::-1]  # noqa
     text = failure_text(exercises.check_deprocess_image, no_clip)
     assert "dtype uint8" in text and "clip to 0-255" in text
@@ -117,8 +111,8 @@ def test_evaluator_that_evaluates_twice_loses_the_points():
 
         def _run(self, x):
             total, grads = backend.value_and_grad(
-                lambda image: ops.sum(ops.stack(list(self.loss_fn(image).values())))
-            )(np.reshape(x, self.shape))
+                lambda image: ops.sum(ops.stack(list(self.loss_fn(image).values()))))(
+                    np.reshape(x, self.shape))
             return float(total), ops.convert_to_numpy(grads).ravel().astype(np.float64)
 
         def loss(self, x):
@@ -133,27 +127,11 @@ def test_evaluator_that_evaluates_twice_loses_the_points():
 
 
 def test_weighted_loss_hint_for_unaveraged_layer_weights():
-    def unaveraged(
-        extractor,
-        content,
-        style,
-        content_layer,
-        style_layers,
-        content_weight,
-        style_weights,
-        tv_weight,
-    ):
+    def unaveraged(extractor, content, style, content_layer, style_layers, content_weight,
+                   style_weights, tv_weight):
         doubled = [w * len(style_layers) for w in style_weights]
-        return transfer.weighted_transfer_loss(
-            extractor,
-            content,
-            style,
-            content_layer,
-            style_layers,
-            content_weight,
-            doubled,
-            tv_weight,
-        )
+        return transfer.weighted_transfer_loss(extractor, content, style, content_layer,
+                                               style_layers, content_weight, doubled, tv_weight)
 
     text = failure_text(exercises.check_weighted_transfer_loss, unaveraged)
     assert "weighted style term" in text and "number of style layers" in text
@@ -162,12 +140,10 @@ def test_weighted_loss_hint_for_unaveraged_layer_weights():
 
 def test_other_seeds_give_other_inputs():
     seen = []
-    exercises.check_feature_reconstruction_loss(
-        lambda b, o: seen.append(float(ops.sum(b))) or 0.0, verbose=False
-    )
-    exercises.check_feature_reconstruction_loss(
-        lambda b, o: seen.append(float(ops.sum(b))) or 0.0, seed=12345, verbose=False
-    )
+    exercises.check_feature_reconstruction_loss(lambda b, o: seen.append(float(ops.sum(b))) or 0.0,
+                                             verbose=False)
+    exercises.check_feature_reconstruction_loss(lambda b, o: seen.append(float(ops.sum(b))) or 0.0,
+                                             seed=12345, verbose=False)
     assert len(seen) == 6 and seen[0] != seen[3]  # values, identical maps, gradient
 
 
@@ -195,29 +171,16 @@ def numpy_tv(x):
     return float(np.sum((x[:, 1:, :-1] - corner) ** 2 + (x[:, :-1, 1:] - corner) ** 2))
 
 
-def float_terms(
-    extractor, content, style, content_layer, style_layers, content_weight, style_weights, tv_weight
-):
-    loss = transfer.weighted_transfer_loss(
-        extractor,
-        content,
-        style,
-        content_layer,
-        style_layers,
-        content_weight,
-        style_weights,
-        tv_weight,
-    )
+def float_terms(extractor, content, style, content_layer, style_layers, content_weight,
+                style_weights, tv_weight):
+    loss = transfer.weighted_transfer_loss(extractor, content, style, content_layer,
+                                           style_layers, content_weight, style_weights, tv_weight)
     return lambda image: {name: float(value) for name, value in loss(image).items()}
 
 
-NUMPY_ANSWERS = {
-    "feature_reconstruction_loss": numpy_content,
-    "gram_matrix": numpy_gram,
-    "style_reconstruction_loss": numpy_style,
-    "total_variation_loss": numpy_tv,
-    "weighted_transfer_loss": float_terms,
-}
+NUMPY_ANSWERS = {"feature_reconstruction_loss": numpy_content, "gram_matrix": numpy_gram,
+                 "style_reconstruction_loss": numpy_style, "total_variation_loss": numpy_tv,
+                 "weighted_transfer_loss": float_terms}
 
 
 @pytest.mark.parametrize("name", sorted(NUMPY_ANSWERS))
@@ -243,17 +206,17 @@ def test_a_wrong_gradient_is_caught_even_when_the_value_is_right():
 
 def homework_tv(x):  # the course homework's part D, with K replaced by ops
     _, H, W, C = [int(j) for j in x.shape]
-    a = ops.square(x[:, : H - 1, : W - 1, :] - x[:, 1:, : W - 1, :])
-    b = ops.square(x[:, : H - 1, : W - 1, :] - x[:, : H - 1, 1:, :])
+    a = ops.square(x[:, :H-1, :W-1, :] - x[:, 1:, :W-1, :])
+    b = ops.square(x[:, :H-1, :W-1, :] - x[:, :H-1, 1:, :])
 
-    return ops.sum(a + b)
+    return ops.sum(a+b)
 
 
 def homework_style(base, output):  # the course homework's part C, with K replaced by ops
     H, W, C = [int(x) for x in base.shape]
     gram_base = losses.gram_matrix(base)
     gram_output = losses.gram_matrix(output)
-    factor = 1 / (4 * (H * W) ** 2)
+    factor = 1 / (4 * (H*W)**2)
     loss = factor * ops.sum(ops.square(gram_output - gram_base))
 
     return loss
@@ -278,7 +241,7 @@ def test_a_loop_over_the_data_is_named_with_its_line():
     def indices(x):
         rows = []
         for k in range(x.shape[-1]):
-            rows.append(ops.sum(x * x[:, :, k : k + 1], axis=(0, 1)))
+            rows.append(ops.sum(x * x[:, :, k:k + 1], axis=(0, 1)))
         return ops.stack(rows)
 
     def values(x):
@@ -292,48 +255,41 @@ def test_a_loop_over_the_data_is_named_with_its_line():
 
     first = indices.__code__.co_firstlineno
     text = failure_text(exercises.check_gram_matrix, indices)
-    assert text == (
-        f"no loops: uses a loop on line {first + 2} (for k in range(x.shape[-1]):); "
-        "this exercise asks for a vectorised version with keras.ops (only a loop "
-        "over a shape is allowed, such as H, W, C = [int(j) for j in x.shape])"
-    )
+    assert text == (f"no loops: uses a loop on line {first + 2} (for k in range(x.shape[-1]):); "
+                    "this exercise asks for a vectorised version with keras.ops (only a loop "
+                    "over a shape is allowed, such as H, W, C = [int(j) for j in x.shape])")
     text = failure_text(exercises.check_total_variation_loss, values)
     assert f"line {values.__code__.co_firstlineno + 1} (return losses" in text
     assert f"line {waiting.__code__.co_firstlineno + 2} (while False:)" in failure_text(
-        exercises.check_total_variation_loss, waiting
-    )
+        exercises.check_total_variation_loss, waiting)
 
 
 def test_a_blank_stub_is_not_called_loop_free(capsys):
     def total_variation_loss(x):
-        """Total variation of an image batch."""
+        '''Total variation of an image batch.'''
         # YOUR CODE HERE
         raise NotImplementedError()
 
     exercises.check_total_variation_loss(total_variation_loss)
     out = capsys.readouterr().out
     assert "✓" not in out
-    assert "✗ no loops — nothing to check yet: the function only raises NotImplementedError" in out
+    assert ("✗ no loops — nothing to check yet: the function only raises NotImplementedError"
+            in out)
 
 
 def test_the_grader_applies_the_same_loop_rule_to_the_cell(tmp_path):
-    cell = (
-        "%%time\n"  # a magic, blanked: the line numbers stay the cell's
-        "def gram_matrix(x):\n"
-        "    H, W, C = [int(j) for j in x.shape]\n"
-        "    return ops.stack([ops.sum(x * x[:, :, k:k + 1], axis=(0, 1))\n"
-        "                      for k in range(C)])\n"
-    )
+    cell = ("%%time\n"  # a magic, blanked: the line numbers stay the cell's
+            "def gram_matrix(x):\n"
+            "    H, W, C = [int(j) for j in x.shape]\n"
+            "    return ops.stack([ops.sum(x * x[:, :, k:k + 1], axis=(0, 1))\n"
+            "                      for k in range(C)])\n")
     source = notebooks.runnable(cell)
     assert rules.loop_problem([(3, source, ["gram_matrix"])], "gram_matrix").startswith(
-        "uses a loop on line 5 (for k in range(C)]))"
-    )
-    unpacking = source.replace(
-        "ops.stack([ops.sum(x * x[:, :, k:k + 1], axis=(0, 1))\n"
-        "                      for k in range(C)])",
-        "ops.matmul(ops.transpose(ops.reshape(x, (H * W, C))),\n"
-        "                      ops.reshape(x, (H * W, C)))",
-    )
+        "uses a loop on line 5 (for k in range(C)]))")
+    unpacking = source.replace("ops.stack([ops.sum(x * x[:, :, k:k + 1], axis=(0, 1))\n"
+                               "                      for k in range(C)])",
+                               "ops.matmul(ops.transpose(ops.reshape(x, (H * W, C))),\n"
+                               "                      ops.reshape(x, (H * W, C)))")
     assert rules.loop_problem([(3, unpacking, ["gram_matrix"])], "gram_matrix") is None
 
 
@@ -345,14 +301,9 @@ def test_style_loss_hint_for_a_mean():
         return 0.25 * ops.mean(ops.square(normalized(base) - normalized(output)))
 
     text = failure_text(exercises.check_style_reconstruction_loss, mean_style)
-    assert (
-        text.count(
-            "you took the mean of the squared differences, which divides by the C*C "
-            "entries of the Gram matrix (as the paper's 1/(4 N^2 M^2) does with N = C "
-            "channels): the style loss is 1/4 times their sum"
-        )
-        == 2
-    )
+    assert text.count("you took the mean of the squared differences, which divides by the C*C "
+                      "entries of the Gram matrix (as the paper's 1/(4 N^2 M^2) does with N = C "
+                      "channels): the style loss is 1/4 times their sum") == 2
     # Keras's PyTorch matmul is float32 (tests/test_losses.py): how many of the printed digits
     # agree there depends on the CPU's round-off, so the printed values are compared as numbers.
     expected, got = map(float, re.search(r"expected ([\d.e+-]+), got ([\d.e+-]+)\.", text).groups())
@@ -371,17 +322,13 @@ def test_total_variation_hints_for_l1_and_one_direction():
     def right_only(x):
         return ops.sum(ops.square(x[:, :, 1:, :] - x[:, :, :-1, :]))
 
-    assert (
-        "expected 978.12, got 602.467. Hint: square the differences instead of taking their "
-        "absolute values: this total variation is the squared (L2) one, not the L1 one"
-        in (failure_text(exercises.check_total_variation_loss, l1))
-    )
+    assert "expected 978.12, got 602.467. Hint: square the differences instead of taking their " \
+           "absolute values: this total variation is the squared (L2) one, not the L1 one" in (
+               failure_text(exercises.check_total_variation_loss, l1))
     for one_way in (down_only, right_only):
-        assert (
-            "Hint: you took the differences in one direction only: add the squared "
-            "differences to the pixel below and to the pixel on the right"
-            in (failure_text(exercises.check_total_variation_loss, one_way))
-        )
+        assert "Hint: you took the differences in one direction only: add the squared " \
+               "differences to the pixel below and to the pixel on the right" in (
+                   failure_text(exercises.check_total_variation_loss, one_way))
 
 
 class Watched:
@@ -418,16 +365,12 @@ def test_evaluator_that_caches_forever_is_told_to_recompute():
     result = exercises.check_evaluator(Forever, verbose=False)
     assert result.cases - len(result.failures) == 3
     runs, fresh = result.failures
-    assert runs.startswith(
-        "one evaluation serves loss(x) and grads(x): loss(x) then grads(x) "
-        "at a new point did not run the loss at all. Hint: the Evaluator "
-        "kept the values of an earlier point; a new x needs a new evaluation"
-    )
+    assert runs.startswith("one evaluation serves loss(x) and grads(x): loss(x) then grads(x) "
+                           "at a new point did not run the loss at all. Hint: the Evaluator "
+                           "kept the values of an earlier point; a new x needs a new evaluation")
     assert fresh.startswith("a new point gives a new loss and gradient: expected")
-    assert fresh.endswith(
-        "Hint: grads(x) returned the gradient of an earlier point: evaluate "
-        "again whenever x is not the point it kept"
-    )
+    assert fresh.endswith("Hint: grads(x) returned the gradient of an earlier point: evaluate "
+                          "again whenever x is not the point it kept")
 
 
 def test_the_gradient_weights_are_drawn_with_the_inputs():
@@ -440,7 +383,6 @@ def test_the_gradient_weights_are_drawn_with_the_inputs():
 
 # Every classic mistake of the exercises' records, made on purpose: its hint must name it.
 
-
 def ops_gram(x):
     features = ops.reshape(x, (-1, ops.shape(x)[-1]))
     return ops.matmul(ops.transpose(features), features)
@@ -452,43 +394,21 @@ def area(x):
 
 def wrong_library_terms(**changes):
     """A weighted_transfer_loss that calls the library's with some arguments changed."""
-
-    def weighted(
-        extractor,
-        content,
-        style,
-        content_layer,
-        style_layers,
-        content_weight,
-        style_weights,
-        tv_weight,
-    ):
-        arguments = dict(
-            content_layer=content_layer,
-            style_layers=style_layers,
-            content_weight=content_weight,
-            style_weights=style_weights,
-            tv_weight=tv_weight,
-        )
+    def weighted(extractor, content, style, content_layer, style_layers, content_weight,
+                 style_weights, tv_weight):
+        arguments = dict(content_layer=content_layer, style_layers=style_layers,
+                         content_weight=content_weight, style_weights=style_weights,
+                         tv_weight=tv_weight)
         arguments.update({key: change(arguments) for key, change in changes.items()})
         return transfer.weighted_transfer_loss(extractor, content, style, **arguments)
 
     return weighted
 
 
-def swapped(
-    extractor, content, style, content_layer, style_layers, content_weight, style_weights, tv_weight
-):
-    return transfer.weighted_transfer_loss(
-        extractor,
-        style,
-        content,
-        content_layer,
-        style_layers,
-        content_weight,
-        style_weights,
-        tv_weight,
-    )
+def swapped(extractor, content, style, content_layer, style_layers, content_weight,
+            style_weights, tv_weight):
+    return transfer.weighted_transfer_loss(extractor, style, content, content_layer,
+                                           style_layers, content_weight, style_weights, tv_weight)
 
 
 def without_tv(*args, **kwargs):
@@ -552,45 +472,35 @@ MEAN_BGR = images.VGG_MEAN_BGR
 WRONG_ANSWERS = {
     ("feature_reconstruction_loss", "mean"): lambda b, o: ops.mean(ops.square(o - b)),
     ("feature_reconstruction_loss", "half"): lambda b, o: 0.5 * ops.sum(ops.square(o - b)),
-    ("feature_reconstruction_loss", "square_root"): lambda b, o: ops.sqrt(
-        ops.sum(ops.square(o - b))
-    ),
+    ("feature_reconstruction_loss", "square_root"):
+        lambda b, o: ops.sqrt(ops.sum(ops.square(o - b))),
     ("feature_reconstruction_loss", "absolute"): lambda b, o: ops.sum(ops.abs(o - b)),
     ("feature_reconstruction_loss", "not_squared"): lambda b, o: ops.sum(b - o),
     ("gram_matrix", "divided_by_positions"): lambda x: ops_gram(x) / area(x),
     ("gram_matrix", "divided_by_size"): lambda x: ops_gram(x) / (area(x) * x.shape[-1]),
     ("gram_matrix", "wrong_order"): lambda x: ops.matmul(
-        ops.reshape(x, (-1, x.shape[-1])), ops.transpose(ops.reshape(x, (-1, x.shape[-1])))
-    ),
+        ops.reshape(x, (-1, x.shape[-1])), ops.transpose(ops.reshape(x, (-1, x.shape[-1])))),
     ("gram_matrix", "wrong_reshape"): lambda x: ops.matmul(
-        ops.reshape(x, (x.shape[-1], -1)), ops.transpose(ops.reshape(x, (x.shape[-1], -1)))
-    ),
+        ops.reshape(x, (x.shape[-1], -1)), ops.transpose(ops.reshape(x, (x.shape[-1], -1)))),
     ("gram_matrix", "centred"): lambda x: ops_gram(x - ops.mean(x, axis=(0, 1))),
-    ("style_reconstruction_loss", "unnormalised"): lambda b, o: (
-        0.25 * ops.sum(ops.square(ops_gram(b) - ops_gram(o)))
-    ),
-    ("style_reconstruction_loss", "no_quarter"): lambda b, o: (
-        4 * losses.style_reconstruction_loss(b, o)
-    ),
-    ("style_reconstruction_loss", "divided_once"): lambda b, o: (
-        ops.sum(ops.square(ops_gram(b) - ops_gram(o))) / (4 * area(b))
-    ),
+    ("style_reconstruction_loss", "unnormalised"):
+        lambda b, o: 0.25 * ops.sum(ops.square(ops_gram(b) - ops_gram(o))),
+    ("style_reconstruction_loss", "no_quarter"):
+        lambda b, o: 4 * losses.style_reconstruction_loss(b, o),
+    ("style_reconstruction_loss", "divided_once"):
+        lambda b, o: ops.sum(ops.square(ops_gram(b) - ops_gram(o))) / (4 * area(b)),
     ("style_reconstruction_loss", "style_size_only"): homework_style,
-    ("style_reconstruction_loss", "mean"): lambda b, o: (
-        0.25 * ops.mean(ops.square(losses.normalized_gram(b) - losses.normalized_gram(o)))
-    ),
-    ("style_reconstruction_loss", "mean_no_quarter"): lambda b, o: ops.mean(
-        ops.square(losses.normalized_gram(b) - losses.normalized_gram(o))
-    ),
-    ("style_reconstruction_loss", "mean_unnormalised"): lambda b, o: (
-        0.25 * ops.mean(ops.square(ops_gram(b) - ops_gram(o)))
-    ),
-    ("style_reconstruction_loss", "feature_maps"): lambda b, o: (
-        ops.sum(ops.square(b - o)) / (4 * area(b) ** 2)
-    ),
-    ("total_variation_loss", "whole_image"): lambda x: (
-        ops.sum(ops.square(x[:, 1:] - x[:, :-1])) + ops.sum(ops.square(x[:, :, 1:] - x[:, :, :-1]))
-    ),
+    ("style_reconstruction_loss", "mean"): lambda b, o: 0.25 * ops.mean(ops.square(
+        losses.normalized_gram(b) - losses.normalized_gram(o))),
+    ("style_reconstruction_loss", "mean_no_quarter"): lambda b, o: ops.mean(ops.square(
+        losses.normalized_gram(b) - losses.normalized_gram(o))),
+    ("style_reconstruction_loss", "mean_unnormalised"):
+        lambda b, o: 0.25 * ops.mean(ops.square(ops_gram(b) - ops_gram(o))),
+    ("style_reconstruction_loss", "feature_maps"):
+        lambda b, o: ops.sum(ops.square(b - o)) / (4 * area(b) ** 2),
+    ("total_variation_loss", "whole_image"):
+        lambda x: (ops.sum(ops.square(x[:, 1:] - x[:, :-1]))
+                   + ops.sum(ops.square(x[:, :, 1:] - x[:, :, :-1]))),
     ("total_variation_loss", "mean"): lambda x: ops.mean(sum(tv_block(x))),
     ("total_variation_loss", "absolute"): lambda x: ops.sum(sum(ops.sqrt(d) for d in tv_block(x))),
     ("total_variation_loss", "one_direction"): lambda x: ops.sum(tv_block(x)[1]),
@@ -599,20 +509,17 @@ WRONG_ANSWERS = {
     ("preprocess_image", "rgb"): lambda image: image[None] - MEAN_BGR,
     ("preprocess_image", "no_mean"): lambda image: image[None, :, :, ::-1],
     ("preprocess_image", "no_batch_axis"): lambda image: image[:, :, ::-1] - MEAN_BGR,
-    ("preprocess_image", "mean_in_rgb_order"): lambda image: (image - MEAN_BGR)[None, :, :, ::-1],
+    ("preprocess_image", "mean_in_rgb_order"):
+        lambda image: (image - MEAN_BGR)[None, :, :, ::-1],
     ("preprocess_image", "scaled"): lambda image: (image / 255)[None, :, :, ::-1] - MEAN_BGR,
-    ("deprocess_image", "bgr"): deprocessed(
-        lambda x: np.clip(x + MEAN_BGR, 0, 255).astype(np.uint8)
-    ),
-    ("deprocess_image", "no_mean"): deprocessed(
-        lambda x: np.clip(x[:, :, ::-1], 0, 255).astype(np.uint8)
-    ),
-    ("deprocess_image", "no_clip"): deprocessed(
-        lambda x: (x + MEAN_BGR)[:, :, ::-1].astype(np.int64).astype(np.uint8)
-    ),
-    ("deprocess_image", "not_uint8"): deprocessed(
-        lambda x: np.clip((x + MEAN_BGR)[:, :, ::-1], 0, 255)
-    ),
+    ("deprocess_image", "bgr"):
+        deprocessed(lambda x: np.clip(x + MEAN_BGR, 0, 255).astype(np.uint8)),
+    ("deprocess_image", "no_mean"):
+        deprocessed(lambda x: np.clip(x[:, :, ::-1], 0, 255).astype(np.uint8)),
+    ("deprocess_image", "no_clip"): deprocessed(lambda x: (x + MEAN_BGR)[:, :, ::-1].astype(
+        np.int64).astype(np.uint8)),
+    ("deprocess_image", "not_uint8"):
+        deprocessed(lambda x: np.clip((x + MEAN_BGR)[:, :, ::-1], 0, 255)),
     ("Evaluator", "one_term"): FirstTermOnly,
     ("Evaluator", "gradient_of_one_term"): GradientOfFirstTerm,
     ("Evaluator", "evaluates_twice"): EvaluatesTwice,
@@ -620,19 +527,15 @@ WRONG_ANSWERS = {
     ("Evaluator", "stale_values"): Forever,
     ("Evaluator", "float32"): Float32,
     ("Evaluator", "not_flat"): NotFlat,
-    ("weighted_transfer_loss", "content_unweighted"): wrong_library_terms(
-        content_weight=lambda a: 1.0
-    ),
+    ("weighted_transfer_loss", "content_unweighted"):
+        wrong_library_terms(content_weight=lambda a: 1.0),
     ("weighted_transfer_loss", "layer_weights_not_averaged"): wrong_library_terms(
-        style_weights=lambda a: [w * len(a["style_layers"]) for w in a["style_weights"]]
-    ),
+        style_weights=lambda a: [w * len(a["style_layers"]) for w in a["style_weights"]]),
     ("weighted_transfer_loss", "style_unweighted"): wrong_library_terms(
-        style_weights=lambda a: [len(a["style_layers"])] * len(a["style_layers"])
-    ),
+        style_weights=lambda a: [len(a["style_layers"])] * len(a["style_layers"])),
     ("weighted_transfer_loss", "tv_unweighted"): wrong_library_terms(tv_weight=lambda a: 1.0),
-    ("weighted_transfer_loss", "content_at_a_style_layer"): wrong_library_terms(
-        content_layer=lambda a: a["style_layers"][0]
-    ),
+    ("weighted_transfer_loss", "content_at_a_style_layer"):
+        wrong_library_terms(content_layer=lambda a: a["style_layers"][0]),
     ("weighted_transfer_loss", "swapped"): swapped,
     ("weighted_transfer_loss", "missing_terms"): without_tv,
     **{(name, "outside_ops"): answer for name, answer in NUMPY_ANSWERS.items()},
@@ -640,9 +543,8 @@ WRONG_ANSWERS = {
 
 
 def test_every_classic_mistake_is_made_below():
-    assert set(WRONG_ANSWERS) == {
-        (exercise, name) for exercise, record in EXERCISES.items() for name in record.mistakes
-    }
+    assert set(WRONG_ANSWERS) == {(exercise, name) for exercise, record in EXERCISES.items()
+                                  for name in record.mistakes}
 
 
 def wrong_answer(exercise, mistake):
@@ -659,56 +561,36 @@ def test_each_classic_mistake_gets_the_hint_that_names_it(exercise, mistake):
 def test_a_shape_mismatch_is_a_sentence_naming_the_shapes():
     text = failure_text(exercises.check_weighted_transfer_loss, swapped)
     first = text.split(" | ")[0]
-    assert first == (
-        "returns a function of the image giving the three terms: failed: it "
-        "combined arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3). Hint: "
-        "content and style swapped? The content term compares the image with the "
-        "content image; the style image enters only through Gram matrices (it "
-        "received a content image (1, 8, 8, 3) and a style image (1, 6, 10, 3))"
-    )
+    assert first == ("returns a function of the image giving the three terms: failed: it "
+                     "combined arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3). Hint: "
+                     "content and style swapped? The content term compares the image with the "
+                     "content image; the style image enters only through Gram matrices (it "
+                     "received a content image (1, 8, 8, 3) and a style image (1, 6, 10, 3))")
     assert first.index("Gram matrices") < 300  # what the gradebook keeps of a reason
     for internal in ("InvalidArgumentError", "function_node", "Op:", "job:localhost"):
         assert internal not in text
 
 
-@pytest.mark.parametrize(
-    "message, sentence",
-    [
-        (
-            "{{function_node __wrapped__Sub_device_/job:localhost/replica:0/task:0/device:CPU:0}} "
-            "Incompatible shapes: [4,4,3] vs. [3,5,3] [Op:Sub] name: ",  # TensorFlow
-            "failed: it combined arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3)",
-        ),
-        (
-            "Incompatible shapes for broadcasting: shapes=[(4, 4, 3), (3, 5, 3)]",  # JAX
-            "arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3)",
-        ),
-        (
-            "sub got incompatible shapes for broadcasting: (4, 4, 3), (3, 5, 3).",  # newer JAX
-            "arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3)",
-        ),
-        (
-            "The size of tensor a (4) must match the size of tensor b (3) at non-singleton "
-            "dimension 1",
-            "arrays whose shapes do not match, (4) and (3)",
-        ),  # PyTorch
-        (
-            "operands could not be broadcast together with shapes (4,4,3) (3,5,3) ",  # NumPy
-            "arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3)",
-        ),
-        (
-            "cannot compute Sub as input #1(zero-based) was expected to be a double tensor but "
-            "is a float tensor [Op:Sub] name: ",
-            "failed: it combined float64 and float32 values, which this backend does not mix; "
-            "convert one of them with ops.cast",
-        ),
-        ("expected scalar type Double but found Float", "combined float64 and float32 values"),
-        (
-            "{{function_node __wrapped__Foo}} something else [Op:Foo] name: bar",
-            "raised ValueError: something else",
-        ),
-    ],
-)
+@pytest.mark.parametrize("message, sentence", [
+    ("{{function_node __wrapped__Sub_device_/job:localhost/replica:0/task:0/device:CPU:0}} "
+     "Incompatible shapes: [4,4,3] vs. [3,5,3] [Op:Sub] name: ",  # TensorFlow
+     "failed: it combined arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3)"),
+    ("Incompatible shapes for broadcasting: shapes=[(4, 4, 3), (3, 5, 3)]",  # JAX
+     "arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3)"),
+    ("sub got incompatible shapes for broadcasting: (4, 4, 3), (3, 5, 3).",  # newer JAX
+     "arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3)"),
+    ("The size of tensor a (4) must match the size of tensor b (3) at non-singleton dimension 1",
+     "arrays whose shapes do not match, (4) and (3)"),  # PyTorch
+    ("operands could not be broadcast together with shapes (4,4,3) (3,5,3) ",  # NumPy
+     "arrays whose shapes do not match, (4, 4, 3) and (3, 5, 3)"),
+    ("cannot compute Sub as input #1(zero-based) was expected to be a double tensor but is a "
+     "float tensor [Op:Sub] name: ",
+     "failed: it combined float64 and float32 values, which this backend does not mix; convert "
+     "one of them with ops.cast"),
+    ("expected scalar type Double but found Float", "combined float64 and float32 values"),
+    ("{{function_node __wrapped__Foo}} something else [Op:Foo] name: bar",
+     "raised ValueError: something else"),
+])
 def test_a_framework_error_reaches_students_as_a_sentence(message, sentence):
     def raising():
         raise ValueError(message)
@@ -727,5 +609,5 @@ def test_the_gradebook_keeps_the_hint(exercise, mistake):
     """The grader records an exercise's first failure, cut to 300 characters (wire.MAX_TEXT)."""
     shown = FIRST_FAILS_ELSEWHERE.get((exercise, mistake), mistake)
     result = exercises.CHECKS[exercise](wrong_answer(exercise, mistake), verbose=False)
-    reason = result.failures[0][: wire.MAX_TEXT]
+    reason = result.failures[0][:wire.MAX_TEXT]
     assert EXERCISES[exercise].mistakes[shown].hint in reason

@@ -14,16 +14,8 @@ from nst_utils.grader import rules
 from nst_utils.transfer import IMAGES_DIR
 
 CONTENT, STYLE = IMAGES_DIR / "chelsea.jpg", IMAGES_DIR / "scream.jpg"
-TINY = dict(
-    max_size=40,
-    iterations=3,
-    progress=False,
-    init="content",
-    seed=0,
-    content_weight=3e-2,
-    tv_weight=1.0,
-    style_weights=(1e3, 1e2, 10, 1, 1),
-)
+TINY = dict(max_size=40, iterations=3, progress=False, init="content", seed=0,
+            content_weight=3e-2, tv_weight=1.0, style_weights=(1e3, 1e2, 10, 1, 1))
 
 
 def test_the_switch_picks_the_students_functions_when_they_are_used():
@@ -70,10 +62,8 @@ def test_a_wrong_own_loss_changes_the_transfer(tmp_path, library_result):
     assert calls  # traced into the compiled loss
     assert history[0]["tv"] > 1e8 * library_result[1][0]["tv"]
     # The over-weighted smoothness flattens the picture: far less detail than the library's.
-    detail = [
-        np.abs(np.diff(picture.astype(float), axis=1)).mean()
-        for picture in (image, library_result[0])
-    ]
+    detail = [np.abs(np.diff(picture.astype(float), axis=1)).mean()
+              for picture in (image, library_result[0])]
     assert detail[0] < 0.8 * detail[1]
 
 
@@ -88,8 +78,8 @@ class CountingEvaluator:
     def loss(self, x):
         if self._x is None or not np.array_equal(x, self._x):
             total, grads = nst.backend.value_and_grad(
-                lambda image: ops.sum(ops.stack(list(self.loss_fn(image).values())))
-            )(np.reshape(x, self.shape))
+                lambda image: ops.sum(ops.stack(list(self.loss_fn(image).values()))))(
+                    np.reshape(x, self.shape))
             self._x, self._loss = np.array(x), float(total)
             self._grads = ops.convert_to_numpy(grads).ravel().astype(np.float64)
             CountingEvaluator.evaluations += 1
@@ -101,41 +91,24 @@ class CountingEvaluator:
 
 
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
-def test_an_own_evaluator_and_total_loss_drive_the_transfer(tmp_path, library_result, optimizer):
+def test_an_own_evaluator_and_total_loss_drive_the_transfer(tmp_path, library_result,
+                                                            optimizer):
     built = []
 
-    def weighted_transfer_loss(
-        extractor,
-        content_batch,
-        style_batch,
-        content_layer,
-        style_layers,
-        content_weight,
-        style_weights,
-        tv_weight,
-    ):
+    def weighted_transfer_loss(extractor, content_batch, style_batch, content_layer,
+                               style_layers, content_weight, style_weights, tv_weight):
         built.append(content_layer)
         return references()["weighted_transfer_loss"](
-            extractor,
-            content_batch,
-            style_batch,
-            content_layer,
-            style_layers,
-            content_weight,
-            style_weights,
-            tv_weight,
-        )
+            extractor, content_batch, style_batch, content_layer, style_layers,
+            content_weight, style_weights, tv_weight)
 
     CountingEvaluator.evaluations = 0
-    on = ExerciseFunctions(
-        {"Evaluator": CountingEvaluator, "weighted_transfer_loss": weighted_transfer_loss}, True
-    )
-    image, history = style_transfer(
-        CONTENT, STYLE, tmp_path / "out", functions=on, optimizer=optimizer, **TINY
-    )
-    assert (
-        built == ["block4_conv2"] and CountingEvaluator.evaluations == (history[-1]["evaluations"])
-    )
+    on = ExerciseFunctions({"Evaluator": CountingEvaluator,
+                            "weighted_transfer_loss": weighted_transfer_loss}, True)
+    image, history = style_transfer(CONTENT, STYLE, tmp_path / "out", functions=on,
+                                    optimizer=optimizer, **TINY)
+    assert built == ["block4_conv2"] and CountingEvaluator.evaluations == (
+        history[-1]["evaluations"])
     assert history[-1]["loss"] < history[0]["loss"]
     if optimizer == "lbfgs":  # the same loss and gradients: the library's result, up to float32
         assert history[-1]["loss"] == pytest.approx(library_result[1][-1]["loss"], rel=1e-3)
@@ -148,14 +121,11 @@ def test_an_own_total_loss_is_refused_where_it_cannot_serve(tmp_path):
 
 
 def test_the_switchs_table_of_answers_is_off_limits_to_submissions():
-    cell = (
-        "from nst_utils.exercises import references\n"
-        "def gram_matrix(x):\n"
-        "    return references()['gram_matrix'](x)\n"
-    )
-    broken, _ = rules.violations(
-        [(-1, "import numpy as np", []), (4, cell, ["gram_matrix"])], ["gram_matrix"]
-    )
+    cell = ("from nst_utils.exercises import references\n"
+            "def gram_matrix(x):\n"
+            "    return references()['gram_matrix'](x)\n")
+    broken, _ = rules.violations([(-1, "import numpy as np", []), (4, cell, ["gram_matrix"])],
+                                 ["gram_matrix"])
     assert broken == {"gram_matrix": "uses nst_utils.exercises, the grader's own code"}
 
 
@@ -178,16 +148,14 @@ def test_notebook_1s_reconstruction_runs_the_students_content_loss():
         calls.append(1)
         return ops.sum(ops.abs(output - base))
 
-    namespace = {
-        "nst": nst,
-        "ITERATIONS": 2,
-        "feature_reconstruction_loss": feature_reconstruction_loss,
-    }
+    namespace = {"nst": nst, "ITERATIONS": 2,
+                 "feature_reconstruction_loss": feature_reconstruction_loss}
     photo = nst.load_image(CONTENT, max_size=32)
     results = {}
     for mine in (False, True):
         namespace["use"] = ExerciseFunctions(namespace, mine)
-        reconstruct = notebook_function("01_content_reconstruction.ipynb", "reconstruct", namespace)
+        reconstruct = notebook_function("01_content_reconstruction.ipynb", "reconstruct",
+                                        namespace)
         results[mine] = reconstruct(photo, "block2_conv2")
     assert calls  # only the run with the switch on called it
     first_losses = [history[0]["loss"] for _, history in results.values()]
@@ -202,13 +170,8 @@ def test_notebook_2s_synthesis_runs_the_students_style_loss():
         calls.append(1)
         return 2 * losses.style_reconstruction_loss(base, output)
 
-    namespace = {
-        "nst": nst,
-        "ITERATIONS": 2,
-        "CONVNET": "vgg16",
-        "POOLING": "avg",
-        "style_reconstruction_loss": style_reconstruction_loss,
-    }
+    namespace = {"nst": nst, "ITERATIONS": 2, "CONVNET": "vgg16", "POOLING": "avg",
+                 "style_reconstruction_loss": style_reconstruction_loss}
     texture = nst.load_image(STYLE, size=(32, 32))
     first_losses = []
     for mine in (False, True):

@@ -12,11 +12,8 @@ from nst_utils.grader.gradebook import Gradebook
 from nst_utils.transfer import IMAGES_DIR
 
 NOTEBOOKS = IMAGES_DIR.parent / "notebooks"
-SOURCES = sorted(
-    path
-    for path in NOTEBOOKS.glob("*.ipynb")
-    if notebooks.exercises_in(nbformat.read(path, as_version=4))
-)
+SOURCES = sorted(path for path in NOTEBOOKS.glob("*.ipynb")
+                 if notebooks.exercises_in(nbformat.read(path, as_version=4)))
 
 
 def test_every_exercise_is_in_some_notebook():
@@ -31,14 +28,12 @@ def test_committed_student_versions_are_up_to_date():
     for path in SOURCES:
         notebook = nbformat.read(path, as_version=4)
         assert notebook.metadata.get("nst") == notebooks.exercise_metadata(notebook, path.stem), (
-            f"{path.name}'s exercise list is not recorded: run `nst assign`"
-        )
+            f"{path.name}'s exercise list is not recorded: run `nst assign`")
         committed = NOTEBOOKS / "student" / path.name
         assert committed.exists(), f"run `nst assign` to create {committed.name}"
         expected = nbformat.writes(release.make_student_version(notebook)) + "\n"
         assert committed.read_text() == expected, (
-            f"notebooks/student/{path.name} is out of date with its source: run `nst assign`"
-        )
+            f"notebooks/student/{path.name} is out of date with its source: run `nst assign`")
 
 
 def test_assign_writes_student_versions(tmp_path):
@@ -59,8 +54,7 @@ def test_student_versions_hide_every_solution():
         notebook = nbformat.read(NOTEBOOKS / "student" / path.name, as_version=4)
         assert all(not cell.get("outputs") for cell in notebook.cells)
         assert set(notebook.metadata["nst"]["exercises"]) == set(
-            notebooks.exercises_in(nbformat.read(path, as_version=4))
-        )
+            notebooks.exercises_in(nbformat.read(path, as_version=4)))
 
 
 def planted(source, replacements, tmp_path, name):
@@ -149,116 +143,61 @@ class Evaluator:
 
 
 def source_with(exercise):
-    return next(
-        p for p in SOURCES if exercise in notebooks.exercises_in(nbformat.read(p, as_version=4))
-    )
+    return next(p for p in SOURCES
+                if exercise in notebooks.exercises_in(nbformat.read(p, as_version=4)))
 
 
 @pytest.fixture(scope="module")
 def gradebook(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("grading")
     content, style = source_with("feature_reconstruction_loss"), source_with("gram_matrix")
-    buggy_content = planted(
-        content,
-        {
-            "feature_reconstruction_loss": "def feature_reconstruction_loss(base, output):\n"
+    buggy_content = planted(content, {
+        "feature_reconstruction_loss":
+            "def feature_reconstruction_loss(base, output):\n"
             "    return ops.mean(ops.square(output - base))\n",
-            "deprocess_image":  # shares its cell with preprocess_image, which stays right
+        "deprocess_image":  # shares its cell with preprocess_image, which stays right
             "import numpy as np\n"
             "def preprocess_image(img, dims=None):\n"
             "    return np.asarray(img, np.float32)[None, :, :, ::-1] - "
             "[103.939, 116.779, 123.68]\n"
             "def deprocess_image(x, height, width):\n    while True:\n        pass\n",
-        },
-        tmp,
-        "buggy_content.ipynb",
-    )
-    buggy_style = planted(
-        style,
-        {
-            "gram_matrix": "def gram_matrix(x):\n"
+    }, tmp, "buggy_content.ipynb")
+    buggy_style = planted(style, {
+        "gram_matrix":
+            "def gram_matrix(x):\n"
             "    return ops.stack([ops.sum(x * x[:, :, k:k + 1], axis=(0, 1))\n"
             "                      for k in range(x.shape[-1])])\n",
-            "style_reconstruction_loss": "def style_reconstruction_loss(base, output):\n"
-            "    return 0.0\n"
+        "style_reconstruction_loss":
+            "def style_reconstruction_loss(base, output):\n    return 0.0\n"
             "raise RuntimeError('student bug')\n",
-        },
-        tmp,
-        "buggy_style.ipynb",
-    )
+    }, tmp, "buggy_style.ipynb")
     other_version = planted(content, {"preprocess_image": "x = 1\n"}, tmp, "old_version.ipynb")
     transfer = source_with("total_variation_loss")
     numpy_answers = [
         planted(content, {"feature_reconstruction_loss": NUMPY_CONTENT}, tmp, "numpy_01.ipynb"),
         planted(style, {"gram_matrix": NUMPY_GRAM}, tmp, "numpy_gram.ipynb"),
-        planted(
-            style,
-            {"gram_matrix": UNPACKING_GRAM, "style_reconstruction_loss": NUMPY_STYLE},
-            tmp,
-            "numpy_style.ipynb",
-        ),
-        planted(
-            transfer,
-            {"total_variation_loss": NUMPY_TV, "weighted_transfer_loss": FLOAT_TERMS},
-            tmp,
-            "numpy_03.ipynb",
-        ),
-    ]
-    homework = [
-        planted(
-            style,
-            {"gram_matrix": UNPACKING_GRAM, "style_reconstruction_loss": UNPACKING_STYLE},
-            tmp,
-            "unpacking_02.ipynb",
-        ),
-        planted(
-            transfer,
-            {"total_variation_loss": HOMEWORK_TV, "Evaluator": CACHING_EVALUATOR},
-            tmp,
-            "homework_03.ipynb",
-        ),
-    ]
+        planted(style, {"gram_matrix": UNPACKING_GRAM, "style_reconstruction_loss": NUMPY_STYLE},
+                tmp, "numpy_style.ipynb"),
+        planted(transfer, {"total_variation_loss": NUMPY_TV,
+                           "weighted_transfer_loss": FLOAT_TERMS}, tmp, "numpy_03.ipynb")]
+    homework = [planted(style, {"gram_matrix": UNPACKING_GRAM,
+                                "style_reconstruction_loss": UNPACKING_STYLE}, tmp,
+                        "unpacking_02.ipynb"),
+                planted(transfer, {"total_variation_loss": HOMEWORK_TV,
+                                   "Evaluator": CACHING_EVALUATOR}, tmp, "homework_03.ipynb")]
     garbage = tmp / "garbage.ipynb"
     garbage.write_text("{not json")
-    submissions = [
-        *SOURCES,
-        *[NOTEBOOKS / "student" / p.name for p in SOURCES],
-        buggy_content,
-        buggy_style,
-        other_version,
-        garbage,
-        *numpy_answers,
-        *homework,
-    ]
+    submissions = [*SOURCES, *[NOTEBOOKS / "student" / p.name for p in SOURCES], buggy_content,
+                   buggy_style, other_version, garbage, *numpy_answers, *homework]
     out = tmp / "grades.csv"
-    assert (
-        main(
-            [
-                "grade",
-                *map(str, submissions),
-                "--out",
-                str(out),
-                "--cell-timeout",
-                "20",
-                "--jobs",
-                "2",
-            ]
-        )
-        == 0
-    )
+    assert main(["grade", *map(str, submissions), "--out", str(out), "--cell-timeout", "20",
+                 "--jobs", "2"]) == 0
     with open(out, newline="") as handle:
         rows = {row["submission"]: row for row in csv.DictReader(handle)}
-    return {
-        "rows": rows,
-        "sources": SOURCES,
-        "buggy_content": str(buggy_content),
-        "buggy_style": str(buggy_style),
-        "other": str(other_version),
-        "garbage": str(garbage),
-        "numpy": [str(path) for path in numpy_answers],
-        "homework": [str(path) for path in homework],
-        "out": out,
-    }
+    return {"rows": rows, "sources": SOURCES, "buggy_content": str(buggy_content),
+            "buggy_style": str(buggy_style), "other": str(other_version), "garbage": str(garbage),
+            "numpy": [str(path) for path in numpy_answers],
+            "homework": [str(path) for path in homework], "out": out}
 
 
 @pytest.mark.slow
@@ -293,12 +232,8 @@ def test_planted_bugs_lose_exactly_their_points_with_reasons(gradebook):
 def test_answers_without_gradient_lose_their_points_and_shape_unpacking_is_fine(gradebook):
     rows = [gradebook["rows"][path] for path in gradebook["numpy"]]
     # A NumPy gram_matrix also cuts the gradient of the style loss, which calls it.
-    lost = [
-        ("feature_reconstruction_loss",),
-        ("gram_matrix", "style_reconstruction_loss"),
-        ("style_reconstruction_loss",),
-        ("total_variation_loss", "weighted_transfer_loss"),
-    ]
+    lost = [("feature_reconstruction_loss",), ("gram_matrix", "style_reconstruction_loss"),
+            ("style_reconstruction_loss",), ("total_variation_loss", "weighted_transfer_loss")]
     for row, names in zip(rows, lost):
         for name in names:
             assert row[name] == "0", (name, row)
@@ -326,8 +261,7 @@ def test_another_version_and_unreadable_files_are_graded_not_fatal(gradebook):
     garbage = gradebook["rows"][gradebook["garbage"]]
     assert garbage["total"] == "0" and garbage["reasons"] == (
         "notebook: not graded: the file is not a Jupyter notebook (not JSON, or no nbformat "
-        "version)"
-    )
+        "version)")
 
 
 @pytest.mark.slow
@@ -342,21 +276,8 @@ def test_the_gradebook_is_never_overwritten_silently(gradebook, capsys):
 def test_no_sandbox_and_assignment_are_honoured_and_recorded(tmp_path):
     out = tmp_path / "grades.csv"
     style, content = source_with("gram_matrix"), source_with("feature_reconstruction_loss")
-    assert (
-        main(
-            [
-                "grade",
-                str(style),
-                str(content),
-                "--out",
-                str(out),
-                "--no-sandbox",
-                "--assignment",
-                style.stem,
-            ]
-        )
-        == 0
-    )
+    assert main(["grade", str(style), str(content), "--out", str(out), "--no-sandbox",
+                 "--assignment", style.stem]) == 0
     with open(out, newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [row["sandbox"] for row in rows] == ["NO (--no-sandbox)"] * 2
@@ -376,10 +297,8 @@ def test_an_unknown_assignment_is_refused_in_one_line(tmp_path, capsys):
 def test_grading_refuses_where_no_sandbox_can_be_built(tmp_path, monkeypatch, capsys):
     fake = tmp_path / "bin"
     fake.mkdir()
-    for tool, script in (
-        ("unshare", "echo 'unshare: unshare failed: Operation not permitted' >&2; exit 1"),
-        ("setpriv", 'shift 2; exec "$@"'),
-    ):
+    for tool, script in (("unshare", "echo 'unshare: unshare failed: Operation not permitted' >&2"
+                                     "; exit 1"), ("setpriv", 'shift 2; exec "$@"')):
         (fake / tool).write_text(f"#!/bin/sh\n{script}\n")
         (fake / tool).chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake}:/usr/bin:/bin")
@@ -396,14 +315,8 @@ def test_grading_refuses_where_no_sandbox_can_be_built(tmp_path, monkeypatch, ca
 
 def test_the_gradebook_keeps_every_row_when_a_file_appears_at_its_path(tmp_path):
     out = tmp_path / "grades.csv"
-    row = {
-        "submission": "a.ipynb",
-        "points": {"gram_matrix": 2},
-        "reasons": {},
-        "total": 2,
-        "max": 4,
-        "sandbox": "yes",
-    }
+    row = {"submission": "a.ipynb", "points": {"gram_matrix": 2}, "reasons": {}, "total": 2,
+           "max": 4, "sandbox": "yes"}
     book = Gradebook(out, 3)
     book.add(1, row)
     assert out.read_text().splitlines()[1].startswith("a.ipynb,2,2,4,yes")
@@ -412,54 +325,33 @@ def test_the_gradebook_keeps_every_row_when_a_file_appears_at_its_path(tmp_path)
     book.add(2, {**row, "submission": "c.ipynb"})
     assert out.read_text() == "someone else's file" and book.path == tmp_path / "grades-2.csv"
     assert [line.split(",")[0] for line in book.path.read_text().splitlines()] == [
-        "submission",
-        "b.ipynb",
-        "a.ipynb",
-        "c.ipynb",
-    ]
+        "submission", "b.ipynb", "a.ipynb", "c.ipynb"]
 
 
 def test_student_versions_follow_nbgrader_rules_for_regions_and_locks():
-    notebook = nbformat.v4.new_notebook(
-        cells=[
-            nbformat.v4.new_markdown_cell(
-                "Why?\n\n### BEGIN SOLUTION\nModel answer.\n### END SOLUTION",
-                metadata={"nbgrader": {"solution": True, "grade": True}},
-            ),
-            nbformat.v4.new_markdown_cell("Anything", metadata={"nbgrader": {"solution": True}}),
-            nbformat.v4.new_code_cell(
-                "x = f()\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\nx",
-                metadata={"nbgrader": {"grade": True, "locked": True}},
-            ),
-        ]
-    )
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("Why?\n\n### BEGIN SOLUTION\nModel answer.\n### END SOLUTION",
+                                      metadata={"nbgrader": {"solution": True, "grade": True}}),
+        nbformat.v4.new_markdown_cell("Anything", metadata={"nbgrader": {"solution": True}}),
+        nbformat.v4.new_code_cell(
+            "x = f()\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\nx",
+            metadata={"nbgrader": {"grade": True, "locked": True}}),
+    ])
     student = release.make_student_version(notebook)
     assert [cell.source for cell in student.cells] == [
-        "Why?\n\nYOUR ANSWER HERE",
-        "YOUR ANSWER HERE",
-        "x = f()\nx",
-    ]
+        "Why?\n\nYOUR ANSWER HERE", "YOUR ANSWER HERE", "x = f()\nx"]
     assert student.cells[0].metadata["deletable"] is False
     assert student.cells[2].metadata["editable"] is student.cells[2].metadata["deletable"] is False
 
 
-@pytest.mark.parametrize(
-    "cell, message",
-    [
-        (
-            nbformat.v4.new_code_cell(
-                "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION"
-            ),
-            "has a solution region but no nbgrader solution metadata",
-        ),
-        (
-            nbformat.v4.new_code_cell(
-                "### BEGIN SOLUTION\nx = 1", metadata={"nbgrader": {"solution": True}}
-            ),
-            "opens a solution region that never ends; add the line ### END SOLUTION",
-        ),
-    ],
-)
+@pytest.mark.parametrize("cell, message", [
+    (nbformat.v4.new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n"
+                               "    ### END SOLUTION"),
+     "has a solution region but no nbgrader solution metadata"),
+    (nbformat.v4.new_code_cell("### BEGIN SOLUTION\nx = 1",
+                               metadata={"nbgrader": {"solution": True}}),
+     "opens a solution region that never ends; add the line ### END SOLUTION"),
+])
 def test_assign_refuses_what_nbgrader_refuses_in_one_line(tmp_path, capsys, cell, message):
     source = planted(SOURCES[0], {}, tmp_path, SOURCES[0].name)
     notebook = nbformat.read(source, as_version=4)

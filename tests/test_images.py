@@ -51,9 +51,9 @@ def test_palette_image_gives_its_colours(tmp_path):
 
 def test_rgba_is_composited_on_white(tmp_path):
     rgba = np.zeros((2, 2, 4), np.uint8)
-    rgba[0, 0] = [255, 0, 0, 255]  # opaque red stays red
-    rgba[0, 1] = [0, 0, 255, 0]  # fully transparent becomes white
-    rgba[1, 0] = [0, 0, 0, 128]  # half-transparent black becomes mid grey
+    rgba[0, 0] = [255, 0, 0, 255]      # opaque red stays red
+    rgba[0, 1] = [0, 0, 255, 0]        # fully transparent becomes white
+    rgba[1, 0] = [0, 0, 0, 128]        # half-transparent black becomes mid grey
     Image.fromarray(rgba, mode="RGBA").save(tmp_path / "t.png")
     image = load_image(tmp_path / "t.png")
     np.testing.assert_array_equal(image[0, 0], [255, 0, 0])
@@ -83,18 +83,12 @@ def test_exif_orientation_is_applied(tmp_path, gradient):
     assert load_image(tmp_path / "e.jpg").shape == (30, 20, 3)
 
 
-@pytest.mark.parametrize(
-    "make, message",
-    [
-        (lambda p: None, "No image at"),
-        (lambda p: p.write_bytes(b"not an image at all"), "Cannot read"),
-        (
-            lambda p: p.write_bytes(open(IMAGES_DIR / "scream.jpg", "rb").read()[:400]),
-            "Cannot read",
-        ),
-        (lambda p: p.mkdir(), "is a folder"),
-    ],
-)
+@pytest.mark.parametrize("make, message", [
+    (lambda p: None, "No image at"),
+    (lambda p: p.write_bytes(b"not an image at all"), "Cannot read"),
+    (lambda p: p.write_bytes(open(IMAGES_DIR / "scream.jpg", "rb").read()[:400]), "Cannot read"),
+    (lambda p: p.mkdir(), "is a folder"),
+])
 def test_bad_files_raise_one_clear_error(tmp_path, make, message):
     path = tmp_path / "bad.jpg"
     make(path)
@@ -108,8 +102,7 @@ def test_preprocess_equals_keras_applications(gradient):
     assert ours.shape == (1, 20, 30, 3) and ours.dtype == np.float32
     np.testing.assert_array_equal(ours, theirs)
     np.testing.assert_array_equal(
-        ours, keras.applications.vgg19.preprocess_input(gradient[None].astype(np.float32))
-    )
+        ours, keras.applications.vgg19.preprocess_input(gradient[None].astype(np.float32)))
 
 
 def test_preprocess_from_a_path_with_dims():
@@ -169,8 +162,8 @@ def test_large_images_are_decoded_only_as_large_as_needed(tmp_path, large_jpeg, 
 
 def test_one_pixel_limit_without_pillow_warnings(tmp_path, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow warns above, refuses above 2x
-    Image.new("RGB", (40, 30)).save(tmp_path / "warned.png")  # 1200 pixels
-    Image.new("RGB", (80, 30)).save(tmp_path / "refused.png")  # 2400 pixels
+    Image.new("RGB", (40, 30)).save(tmp_path / "warned.png")    # 1200 pixels
+    Image.new("RGB", (80, 30)).save(tmp_path / "refused.png")   # 2400 pixels
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Pillow's DecompressionBombWarning must not leak
         assert load_image(tmp_path / "warned.png").shape == (30, 40, 3)
@@ -184,12 +177,6 @@ def test_too_large_a_size_is_refused_before_decoding(large_jpeg, tmp_path, monke
     monkeypatch.setattr("nst_utils.images._decode", None)  # decoding would fail
     started = time.perf_counter()
     with pytest.raises(NSTError, match="A 2400x1600 transfer with VGG16 needs about"):
-        style_transfer(
-            large_jpeg,
-            large_jpeg,
-            tmp_path / "o.png",
-            max_size=20000,
-            memory_limit=4e9,
-            progress=False,
-        )
+        style_transfer(large_jpeg, large_jpeg, tmp_path / "o.png", max_size=20000,
+                       memory_limit=4e9, progress=False)
     assert time.perf_counter() - started < 5 and not list(tmp_path.glob("o*"))

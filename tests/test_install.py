@@ -42,33 +42,20 @@ INSTALL_COMMAND = f'%pip install --quiet "nst @ git+{REPOSITORY}"'
 #: What the extra `cpu` installs here (tensorflow-cpu has no macOS build).
 CPU_BUILD = "tensorflow" if sys.platform == "darwin" else "tensorflow-cpu"
 #: What is not part of the source: environments, outputs, caches.
-NOT_SOURCE = shutil.ignore_patterns(
-    ".venv",
-    ".git",
-    "build",
-    "results",
-    "student",
-    "*.egg-info",
-    "__pycache__",
-    ".pytest_cache",
-    ".ipynb_checkpoints",
-)
+NOT_SOURCE = shutil.ignore_patterns(".venv", ".git", "build", "results", "student", "*.egg-info",
+                                    "__pycache__", ".pytest_cache", ".ipynb_checkpoints")
 
 
 def _clean_env():
     """This environment without pip's machine configuration and without PYTHONPATH."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("PIP_") and key != "PYTHONPATH"
-    }
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("PIP_") and key != "PYTHONPATH"}
     return {**env, "PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
 
 
 def _run(command, **options):
-    done = subprocess.run(
-        [str(part) for part in command], capture_output=True, text=True, env=_clean_env(), **options
-    )
+    done = subprocess.run([str(part) for part in command], capture_output=True, text=True,
+                          env=_clean_env(), **options)
     assert done.returncode == 0, f"{command} failed:\n{done.stdout}\n{done.stderr}"
     return done
 
@@ -84,21 +71,8 @@ def wheel(tmp_path_factory):
     """The wheel built from a copy of the checkout's sources."""
     source, out = tmp_path_factory.mktemp("source") / "nst", tmp_path_factory.mktemp("wheel")
     shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
-    _run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--quiet",
-            "--wheel-dir",
-            out,
-            source,
-        ]
-    )
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+          "--no-index", "--quiet", "--wheel-dir", out, source])
     (built,) = out.glob("nst-*.whl")
     return built
 
@@ -109,19 +83,8 @@ def wheel_venv(wheel, tmp_path_factory):
     venv = tmp_path_factory.mktemp("venv") / "venv"
     packages = _venv(venv)
     (packages / "project_dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    _run(
-        [
-            venv / "bin" / "python",
-            "-m",
-            "pip",
-            "install",
-            "--no-deps",
-            "--no-index",
-            "--ignore-installed",
-            "--quiet",
-            wheel,
-        ]
-    )
+    _run([venv / "bin" / "python", "-m", "pip", "install", "--no-deps", "--no-index",
+          "--ignore-installed", "--quiet", wheel])
     return venv
 
 
@@ -129,11 +92,8 @@ def wheel_venv(wheel, tmp_path_factory):
 def test_the_wheel_carries_the_images_and_the_solution_notebooks(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for folder, bundled in (("images", IMAGES_DIR), ("notebooks", NOTEBOOKS_DIR)):
-        expected = {
-            f"nst_utils/data/{folder}/{path.name}"
-            for path in bundled.iterdir()
-            if path.is_file() and path.suffix != ".cfg"
-        }
+        expected = {f"nst_utils/data/{folder}/{path.name}" for path in bundled.iterdir()
+                    if path.is_file() and path.suffix != ".cfg"}
         assert expected and expected <= names, expected - names
     assert not [name for name in names if "/student/" in name]
 
@@ -146,33 +106,24 @@ def _files(folder):
 def installed(wheel_venv, tmp_path_factory):
     """What the wheel venv's nst_utils says of itself, asked from a folder outside the checkout
     (the checkout's own folder would put its nst_utils first on sys.path)."""
-    asked = _run(
-        [
-            wheel_venv / "bin" / "python",
-            "-c",
-            "from nst_utils import bundled as b; from nst_utils.grader import sandbox as s; "
-            "print(b.__file__, b.IMAGES_DIR, b.NOTEBOOKS_DIR, *s.hidden_paths())",
-        ],
-        cwd=tmp_path_factory.mktemp("elsewhere"),
-    ).stdout.split()
+    asked = _run([wheel_venv / "bin" / "python", "-c",
+                  "from nst_utils import bundled as b; from nst_utils.grader import sandbox as s; "
+                  "print(b.__file__, b.IMAGES_DIR, b.NOTEBOOKS_DIR, *s.hidden_paths())"],
+                 cwd=tmp_path_factory.mktemp("elsewhere")).stdout.split()
     return dict(zip(["module", "images", "notebooks", "hidden"], map(Path, asked)))
 
 
 @pytest.mark.slow
-def test_the_installed_wheel_paints_the_demo_and_assigns_from_another_folder(
-    wheel_venv, installed, tmp_path
-):
+def test_the_installed_wheel_paints_the_demo_and_assigns_from_another_folder(wheel_venv,
+                                                                             installed, tmp_path):
     assert all(path.is_relative_to(wheel_venv) for path in installed.values()), installed
     work = tmp_path / "elsewhere"
     work.mkdir()
     package = installed["module"].parent
     files = _files(package)
 
-    done = _run(
-        [wheel_venv / "bin" / "nst", "transfer", "--max-size", "64", "--iterations", "2"],
-        cwd=work,
-        timeout=300,
-    )
+    done = _run([wheel_venv / "bin" / "nst", "transfer", "--max-size", "64", "--iterations", "2"],
+                cwd=work, timeout=300)
     result = Path("results") / "chelsea_in_the_style_of_scream.png"
     assert f"Saved {result} after 2 iterations" in done.stdout
     assert max(Image.open(work / result).size) == 64
@@ -187,11 +138,9 @@ def test_the_installed_wheel_paints_the_demo_and_assigns_from_another_folder(
 
 def _tensorflows(site_packages):
     """Names of the TensorFlow distributions installed in a folder."""
-    return {
-        dist.metadata["Name"].lower()
-        for dist in metadata.distributions(path=[str(site_packages)])
-        if dist.metadata["Name"].lower().startswith("tensorflow")
-    }
+    return {dist.metadata["Name"].lower()
+            for dist in metadata.distributions(path=[str(site_packages)])
+            if dist.metadata["Name"].lower().startswith("tensorflow")}
 
 
 def _fake_wheel(folder, name, version):
@@ -199,14 +148,10 @@ def _fake_wheel(folder, name, version):
     stem = f"{name.replace('-', '_')}-{version}"
     path = folder / f"{stem}-py3-none-any.whl"
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr(
-            f"{stem}.dist-info/METADATA",
-            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        )
-        archive.writestr(
-            f"{stem}.dist-info/WHEEL",
-            "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        )
+        archive.writestr(f"{stem}.dist-info/METADATA",
+                         f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        archive.writestr(f"{stem}.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"
+                                                    "Tag: py3-none-any\n")
         archive.writestr(f"{stem}.dist-info/RECORD", "")
     return path
 
@@ -234,7 +179,8 @@ def _environment(path, preinstalled_tensorflow):
     if preinstalled_tensorflow:
         info = packages / "tensorflow-2.19.0.dist-info"
         info.mkdir()
-        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tensorflow\nVersion: 2.19.0\n")
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tensorflow\n"
+                                       "Version: 2.19.0\n")
     return packages
 
 
@@ -243,44 +189,26 @@ def _tensorflows_after_install(path, preinstalled_tensorflow, requirement, index
     installed plus those in pip's own report of what it would install (a dry run)."""
     packages = _environment(path, preinstalled_tensorflow)
     report = path / "report.json"
-    _run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            path / "bin" / "python",
-            "install",
-            "--dry-run",
-            "--quiet",
-            "--no-index",
-            "--find-links",
-            index,
-            "--report",
-            report,
-            requirement,
-        ]
-    )
-    installs = {
-        item["metadata"]["name"].lower() for item in json.loads(report.read_text())["install"]
-    }
+    _run([sys.executable, "-m", "pip", "--python", path / "bin" / "python", "install",
+          "--dry-run", "--quiet", "--no-index", "--find-links", index, "--report", report,
+          requirement])
+    installs = {item["metadata"]["name"].lower()
+                for item in json.loads(report.read_text())["install"]}
     assert "nst" in installs
     return _tensorflows(packages) | {name for name in installs if name.startswith("tensorflow")}
 
 
 @pytest.mark.slow
 def test_one_tensorflow_beside_a_preinstalled_one_and_the_cpu_build_on_a_fresh_machine(
-    index, tmp_path
-):
+        index, tmp_path):
     # A hosted notebook: tensorflow preinstalled; `%pip install "nst @ git+..."` adds none.
     assert _tensorflows_after_install(tmp_path / "hosted", True, "nst", index) == {"tensorflow"}
     # A fresh machine: the Makefile's `pip install -e ".[cpu,test]"` brings the CPU build.
-    assert _tensorflows_after_install(tmp_path / "fresh", False, "nst[cpu]", index) == {CPU_BUILD}
+    assert _tensorflows_after_install(tmp_path / "fresh", False, "nst[cpu]",
+                                      index) == {CPU_BUILD}
     # The check sees a second TensorFlow when there is one: the extra beside a preinstalled one.
-    assert _tensorflows_after_install(tmp_path / "both", True, "nst[cpu]", index) == {
-        "tensorflow",
-        CPU_BUILD,
-    }
+    assert _tensorflows_after_install(tmp_path / "both", True, "nst[cpu]",
+                                      index) == {"tensorflow", CPU_BUILD}
 
 
 @pytest.mark.slow
@@ -290,14 +218,14 @@ def test_the_wheel_requires_no_tensorflow_and_the_extra_cpu_the_cpu_build(wheel)
         info = Parser().parsestr(archive.read(name).decode())
     requires = info.get_all("Requires-Dist")
     assert not [line for line in requires if "tensorflow" in line and "extra ==" not in line]
-    assert 'tensorflow-cpu<2.22,>=2.16; sys_platform != "darwin" and extra == "cpu"' in requires
+    assert ('tensorflow-cpu<2.22,>=2.16; sys_platform != "darwin" and extra == "cpu"'
+            in requires)
 
 
 def _install_cell(path):
     """The first code cell of a notebook."""
-    return next(
-        cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"
-    )
+    return next(cell for cell in nbformat.read(path, as_version=4).cells
+                if cell.cell_type == "code")
 
 
 class _RecordingIPython:
@@ -325,9 +253,8 @@ def test_the_install_cell_does_nothing_where_nst_is_installed(path, capsys):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
-def test_the_install_cell_installs_nst_and_the_weights_where_it_is_missing(
-    path, monkeypatch, capsys
-):
+def test_the_install_cell_installs_nst_and_the_weights_where_it_is_missing(path, monkeypatch,
+                                                                           capsys):
     fetched = []
     monkeypatch.setattr(weights, "fetch_all", lambda: fetched.append(True))
     monkeypatch.setitem(sys.modules, "nst_utils", None)  # `import nst_utils` fails
@@ -339,9 +266,8 @@ def test_the_install_cell_installs_nst_and_the_weights_where_it_is_missing(
     assert "Installing nst" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(
-    "path", NOTEBOOKS + STUDENT_VERSIONS, ids=lambda path: str(path.relative_to(ROOT / "notebooks"))
-)
+@pytest.mark.parametrize("path", NOTEBOOKS + STUDENT_VERSIONS,
+                         ids=lambda path: str(path.relative_to(ROOT / "notebooks")))
 def test_each_notebook_opens_itself_in_colab_from_its_first_cell(path):
     first = nbformat.read(path, as_version=4).cells[0]
     assert first.cell_type == "markdown" and _colab_badge(path) in first.source
@@ -351,11 +277,8 @@ def test_each_notebook_opens_itself_in_colab_from_its_first_cell(path):
 def test_every_install_command_names_the_repository_of_pyproject():
     readme = (ROOT / "README.md").read_text()
     sources = [readme] + [_install_cell(path).source for path in NOTEBOOKS]
-    addresses = [
-        address
-        for source in sources
-        for address in re.findall(r'nst(?:\[\w+\])? @ git\+([^"]+)"', source)
-    ]
+    addresses = [address for source in sources
+                 for address in re.findall(r'nst(?:\[\w+\])? @ git\+([^"]+)"', source)]
     # The README's three: nst[cpu], plain nst beside a preinstalled TensorFlow, nst[jax].
     assert len(addresses) == 3 + len(NOTEBOOKS) and set(addresses) == {REPOSITORY}, addresses
     listed = re.findall(r"\[!\[Open In Colab\][^\]]+\]\([^)]+\)", readme)
@@ -364,11 +287,9 @@ def test_every_install_command_names_the_repository_of_pyproject():
 
 def _colab_badge(path):
     owner_and_name = re.fullmatch(r"https://github\.com/(.+)", REPOSITORY).group(1)
-    return (
-        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-        f"(https://colab.research.google.com/github/{owner_and_name}/blob/main/"
-        f"{path.relative_to(ROOT).as_posix()})"
-    )
+    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"(https://colab.research.google.com/github/{owner_and_name}/blob/main/"
+            f"{path.relative_to(ROOT).as_posix()})")
 
 
 def test_the_install_cell_is_invisible_to_the_grader():
@@ -393,14 +314,12 @@ def test_the_installed_wheel_grades_in_its_sandbox(wheel_venv, tmp_path):
     the solution in full, and a submission that hands back the library's answer gets nothing."""
     borrowing = nbformat.read(NOTEBOOKS[1], as_version=4)
     cells = notebooks.exercises_in(borrowing)
-    borrowing.cells[
-        cells["gram_matrix"]
-    ].source = "def gram_matrix(x):\n    return getattr(nst, 'gram_matrix')(x)\n"
+    borrowing.cells[cells["gram_matrix"]].source = (
+        "def gram_matrix(x):\n    return getattr(nst, 'gram_matrix')(x)\n")
     nbformat.write(borrowing, tmp_path / "borrowing.ipynb")
     shutil.copy(NOTEBOOKS[1], tmp_path / "solution.ipynb")
-    done = _run(
-        [wheel_venv / "bin" / "nst", "grade", ".", "--out", "grades.csv"], cwd=tmp_path, timeout=600
-    )
+    done = _run([wheel_venv / "bin" / "nst", "grade", ".", "--out", "grades.csv"],
+                cwd=tmp_path, timeout=600)
     # its style loss calls its gram_matrix, which hands back the library's: both score 0
     assert "borrowing.ipynb: 0/4" in done.stdout and "solution.ipynb: 4/4" in done.stdout
     assert "raised Withheld" in (tmp_path / "grades.csv").read_text()
@@ -456,18 +375,10 @@ sys.exit(nst_command.main())
 
 
 def test_without_tensorflow_nst_says_in_one_line_what_to_install():
-    done = subprocess.run(
-        [sys.executable, "-c", WITHOUT_TENSORFLOW, "weights"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    done = subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW, "weights"],
+                          capture_output=True, text=True, cwd=ROOT)
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == f"nst: error: {nst_utils.NO_TENSORFLOW}.\n"
-    done = subprocess.run(
-        [sys.executable, "-c", WITHOUT_TENSORFLOW, "import"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    done = subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW, "import"],
+                          capture_output=True, text=True, cwd=ROOT)
     assert done.stderr.splitlines()[-1] == f"ModuleNotFoundError: {nst_utils.NO_TENSORFLOW}"

@@ -58,9 +58,8 @@ def test_gram_matrix_ignores_where_features_are():
     rng = np.random.default_rng(3)
     x = rng.normal(size=(6, 7, 4))
     shuffled = rng.permutation(x.reshape(-1, 4)).reshape(6, 7, 4)
-    np.testing.assert_allclose(
-        value(gram_matrix(shuffled)), value(gram_matrix(x)), rtol=FLOAT64_RTOL, atol=FLOAT64_ATOL
-    )
+    np.testing.assert_allclose(value(gram_matrix(shuffled)), value(gram_matrix(x)),
+                               rtol=FLOAT64_RTOL, atol=FLOAT64_ATOL)
 
 
 def test_style_loss_by_hand():
@@ -75,8 +74,7 @@ def test_style_loss_matches_the_homework_formula_for_equal_sizes():
     gram = lambda a: np.einsum("ijk,ijl->kl", a, a)  # noqa: E731
     expected = np.sum((gram(base) - gram(output)) ** 2) / (4 * (10 * 10) ** 2)
     assert value(style_reconstruction_loss(base, output)) == pytest.approx(
-        expected, rel=max(FLOAT64_RTOL, 1e-10)
-    )
+        expected, rel=max(FLOAT64_RTOL, 1e-10))
 
 
 def test_style_loss_normalises_each_map_by_its_own_size():
@@ -103,12 +101,9 @@ def test_total_variation_by_hand():
 def test_total_variation_matches_loops():
     rng = np.random.default_rng(6)
     x = rng.normal(size=(1, 5, 7, 3))
-    expected = sum(
-        (x[0, i, j + 1, c] - x[0, i, j, c]) ** 2 + (x[0, i + 1, j, c] - x[0, i, j, c]) ** 2
-        for c in range(3)
-        for i in range(4)
-        for j in range(6)
-    )
+    expected = sum((x[0, i, j + 1, c] - x[0, i, j, c]) ** 2
+                   + (x[0, i + 1, j, c] - x[0, i, j, c]) ** 2
+                   for c in range(3) for i in range(4) for j in range(6))
     assert value(total_variation_loss(x)) == pytest.approx(expected, rel=1e-12)
 
 
@@ -117,12 +112,12 @@ def test_gradients_match_finite_differences(loss):
     rng = np.random.default_rng(7)
     # Float64 throughout on TensorFlow; a coarser step and tolerance on PyTorch, whose Keras
     # matmul is float32 (FLOAT64_RTOL), and on JAX, should x64 be off.
-    precise = backend.NAME == "tensorflow" or (
-        backend.NAME == "jax" and np.asarray(ops.convert_to_tensor(np.zeros(1))).dtype == np.float64
-    )
+    precise = backend.NAME == "tensorflow" or (backend.NAME == "jax" and np.asarray(
+        ops.convert_to_tensor(np.zeros(1))).dtype == np.float64)
     base = ops.convert_to_tensor(rng.normal(size=(3, 4, 2)))
     x0 = rng.normal(size=(1, 3, 4, 2))
-    f = {"style": lambda x: style_reconstruction_loss(base, x[0]), "tv": total_variation_loss}[loss]
+    f = {"style": lambda x: style_reconstruction_loss(base, x[0]),
+         "tv": total_variation_loss}[loss]
     grad = backend.gradient(f, x0)
     numeric = np.zeros_like(x0)
     eps = 1e-6 if precise else 1e-2
@@ -130,6 +125,5 @@ def test_gradients_match_finite_differences(loss):
         step = np.zeros_like(x0)
         step[index] = eps
         numeric[index] = (value(f(x0 + step)) - value(f(x0 - step))) / (2 * eps)
-    np.testing.assert_allclose(
-        grad, numeric, rtol=1e-6 if precise else 1e-3, atol=1e-8 if precise else 1e-3
-    )
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6 if precise else 1e-3,
+                               atol=1e-8 if precise else 1e-3)

@@ -41,9 +41,8 @@ def test_features_of_a_real_image_are_sensible():
     from nst_utils.transfer import IMAGES_DIR
 
     model = build_vgg("vgg19", layers=["block5_conv1"])
-    features = np.asarray(
-        model(preprocess_image(IMAGES_DIR / "chelsea.jpg", (64, 96)))["block5_conv1"]
-    )
+    features = np.asarray(model(preprocess_image(IMAGES_DIR / "chelsea.jpg", (64, 96)))
+                          ["block5_conv1"])
     assert features.shape == (1, 4, 6, 512)
     assert features.min() >= 0 and 0.01 < (features > 0).mean() < 0.9  # ReLU, sparse
 
@@ -53,10 +52,8 @@ def test_average_pooling_keeps_weights_and_changes_activations():
     max_model = build_vgg("vgg16", "max", layers)
     avg_model = build_vgg("vgg16", "avg", layers)
     assert "AveragePooling2D" in [type(layer).__name__ for layer in avg_model.layers]
-    np.testing.assert_array_equal(
-        max_model.get_layer("block2_conv1").get_weights()[0],
-        avg_model.get_layer("block2_conv1").get_weights()[0],
-    )
+    np.testing.assert_array_equal(max_model.get_layer("block2_conv1").get_weights()[0],
+                                  avg_model.get_layer("block2_conv1").get_weights()[0])
     x = np.random.default_rng(0).normal(0, 50, (1, 16, 16, 3)).astype(np.float32)
     assert not np.allclose(max_model(x)["block2_conv1"], avg_model(x)["block2_conv1"])
 

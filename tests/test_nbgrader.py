@@ -33,23 +33,22 @@ pytestmark = pytest.mark.slow  # left out of `make test-fast`
 ROOT = IMAGES_DIR.parent
 NOTEBOOKS = ROOT / "notebooks"
 CONFIG = ROOT / "nbgrader_course" / "nbgrader_config.py"
-ASSIGNMENTS = [
-    path.stem
-    for path in sorted(NOTEBOOKS.glob("0*.ipynb"))
-    if notebooks.exercises_in(nbformat.read(path, as_version=4))
-]
+ASSIGNMENTS = [path.stem for path in sorted(NOTEBOOKS.glob("0*.ipynb"))
+               if notebooks.exercises_in(nbformat.read(path, as_version=4))]
 PARTIAL = "01_content_reconstruction"
 # Exercise cell -> its code: preprocess_image right, deprocess_image blank, the content loss wrong.
 PARTIAL_CELLS = {
-    "preprocess_image": "import numpy as np\n\n"
-    "def preprocess_image(img, dims=None):\n"
-    "    img = np.asarray(img, np.float32)\n"
-    "    return img[None, :, :, ::-1] - np.array([103.939, 116.779, 123.68], np.float32)\n\n\n"
-    "def deprocess_image(x, height, width):\n"
-    "    # YOUR CODE HERE\n"
-    "    raise NotImplementedError()\n",
-    "feature_reconstruction_loss": "def feature_reconstruction_loss(base, output):\n"
-    "    return ops.mean(ops.square(output - base))\n",
+    "preprocess_image":
+        "import numpy as np\n\n"
+        "def preprocess_image(img, dims=None):\n"
+        "    img = np.asarray(img, np.float32)\n"
+        "    return img[None, :, :, ::-1] - np.array([103.939, 116.779, 123.68], np.float32)\n\n\n"
+        "def deprocess_image(x, height, width):\n"
+        "    # YOUR CODE HERE\n"
+        "    raise NotImplementedError()\n",
+    "feature_reconstruction_loss":
+        "def feature_reconstruction_loss(base, output):\n"
+        "    return ops.mean(ops.square(output - base))\n",
 }
 
 
@@ -57,14 +56,8 @@ def nbgrader(course, *args):
     """Run the nbgrader command in `course` (quick mode); return its output, fail on an error."""
     bin_dir = str(Path(sys.executable).parent)  # nbgrader runs `alembic` from PATH
     env = {**os.environ, "NST_QUICK": "1", "PATH": bin_dir + os.pathsep + os.environ["PATH"]}
-    done = subprocess.run(
-        [os.path.join(bin_dir, "nbgrader"), *args],
-        cwd=course,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    done = subprocess.run([os.path.join(bin_dir, "nbgrader"), *args], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=900)
     assert done.returncode == 0 and "ERROR" not in done.stderr, done.stdout + done.stderr
     return done.stdout + done.stderr
 
@@ -91,8 +84,7 @@ def course(tmp_path_factory):
         source = nbformat.read(NOTEBOOKS / f"{assignment}.ipynb", as_version=4)
         submitted[("solution", assignment)] = submit(course, "solution", assignment, source)
         submitted[("blank", assignment)] = submit(
-            course, "blank", assignment, nbformat.read(release, as_version=4)
-        )
+            course, "blank", assignment, nbformat.read(release, as_version=4))
     partial = nbformat.read(course / "release" / PARTIAL / f"{PARTIAL}.ipynb", as_version=4)
     for exercise, code in PARTIAL_CELLS.items():
         partial.cells[notebooks.exercises_in(partial)[exercise]].source = code
@@ -115,24 +107,15 @@ def auto_points(course, student, assignment):
     """{exercise: points} that nbgrader's autograder gave the test cells of a submission."""
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as book:
         notebook = book.find_submission_notebook(assignment, assignment, student)
-        return {
-            grade.name.removeprefix("check_"): grade.auto_score
-            for grade in notebook.grades
-            if grade.name.startswith("check_")
-        }
+        return {grade.name.removeprefix("check_"): grade.auto_score for grade in notebook.grades
+                if grade.name.startswith("check_")}
 
 
 def test_the_solution_gets_every_point_and_the_blank_none(course):
-    solution = {
-        name: points
-        for assignment in ASSIGNMENTS
-        for name, points in auto_points(course["dir"], "solution", assignment).items()
-    }
-    blank = {
-        name: points
-        for assignment in ASSIGNMENTS
-        for name, points in auto_points(course["dir"], "blank", assignment).items()
-    }
+    solution = {name: points for assignment in ASSIGNMENTS
+                for name, points in auto_points(course["dir"], "solution", assignment).items()}
+    blank = {name: points for assignment in ASSIGNMENTS
+             for name, points in auto_points(course["dir"], "blank", assignment).items()}
     assert solution == {name: float(record.points) for name, record in EXERCISES.items()}
     assert sum(solution.values()) == 13
     assert blank == {name: 0.0 for name in EXERCISES}
@@ -144,24 +127,18 @@ def test_nbgrader_and_nst_grade_agree_exercise_by_exercise(course):
         row = course["nst"][str(path)]
         nbgrader_points = auto_points(course["dir"], student, assignment)
         assert {name: int(points) for name, points in nbgrader_points.items()} == {
-            name: int(row[name]) for name in nbgrader_points
-        }, (student, assignment, row)
+            name: int(row[name]) for name in nbgrader_points}, (student, assignment, row)
         compared += 1
     partial = auto_points(course["dir"], "partial", PARTIAL)
-    assert partial == {
-        "preprocess_image": 1.0,
-        "deprocess_image": 0.0,
-        "feature_reconstruction_loss": 0.0,
-    }
+    assert partial == {"preprocess_image": 1.0, "deprocess_image": 0.0,
+                       "feature_reconstruction_loss": 0.0}
     assert compared == 2 * len(ASSIGNMENTS) + 1
 
 
 def test_the_blank_release_runs_top_to_bottom_and_says_what_is_missing(course):
     for assignment in ASSIGNMENTS:
-        notebook = nbformat.read(
-            course["dir"] / "autograded" / "blank" / assignment / f"{assignment}.ipynb",
-            as_version=4,
-        )
+        notebook = nbformat.read(course["dir"] / "autograded" / "blank" / assignment /
+                                 f"{assignment}.ipynb", as_version=4)
         outputs = [output for cell in notebook.cells for output in cell.get("outputs", [])]
         assert not [output for output in outputs if output.output_type == "error"], assignment
         text = "".join(output.get("text", "") for output in outputs)
@@ -170,10 +147,8 @@ def test_the_blank_release_runs_top_to_bottom_and_says_what_is_missing(course):
 
 def test_the_gradebook_export_has_the_auto_points(course):
     with open(course["dir"] / "nbgrader_grades.csv", newline="") as handle:
-        rows = {
-            (row["student_id"], row["assignment"]): float(row["score"])
-            for row in csv.DictReader(handle)
-        }
+        rows = {(row["student_id"], row["assignment"]): float(row["score"])
+                for row in csv.DictReader(handle)}
     assert rows[("partial", PARTIAL)] == 1.0
     assert all(rows[("blank", assignment)] == 0.0 for assignment in ASSIGNMENTS)
     # The solution's hand-graded answers wait for the instructor: only auto points so far.
@@ -182,9 +157,8 @@ def test_the_gradebook_export_has_the_auto_points(course):
 
 def test_nst_assign_writes_what_nbgrader_releases(course):
     for assignment in ASSIGNMENTS:
-        release = nbformat.read(
-            course["dir"] / "release" / assignment / f"{assignment}.ipynb", as_version=4
-        )
+        release = nbformat.read(course["dir"] / "release" / assignment / f"{assignment}.ipynb",
+                                as_version=4)
         ours = nbformat.read(NOTEBOOKS / "student" / f"{assignment}.ipynb", as_version=4)
         assert release.metadata == ours.metadata and "widgets" not in ours.metadata
         assert len(release.cells) == len(ours.cells), assignment
@@ -201,7 +175,6 @@ def test_nst_assign_writes_what_nbgrader_releases(course):
 def test_validate_passes_the_solution_and_fails_the_blank_release(course):
     solution = nbgrader(course["dir"], "validate", str(NOTEBOOKS / f"{PARTIAL}.ipynb"))
     assert "Success! Your notebook passes all the tests." in solution, solution
-    blank = nbgrader(
-        course["dir"], "validate", str(course["dir"] / "release" / PARTIAL / f"{PARTIAL}.ipynb")
-    )
+    blank = nbgrader(course["dir"], "validate",
+                     str(course["dir"] / "release" / PARTIAL / f"{PARTIAL}.ipynb"))
     assert "VALIDATION FAILED ON 3 CELL(S)!" in blank, blank

@@ -33,7 +33,8 @@ UNFINISHED_BAR = re.compile(r"\b(\d{1,2})%\|")
 
 
 def _cells(path, cell_type="code"):
-    return [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == cell_type]
+    return [cell for cell in nbformat.read(path, as_version=4).cells
+            if cell.cell_type == cell_type]
 
 
 def _output_texts(cell):
@@ -58,12 +59,8 @@ def _images(cell):
 
 def test_the_notebooks_exist():
     names = [path.name for path in NOTEBOOKS]
-    assert names == [
-        "01_content_reconstruction.ipynb",
-        "02_style_reconstruction.ipynb",
-        "03_style_transfer.ipynb",
-        "04_beyond_gatys.ipynb",
-    ]
+    assert names == ["01_content_reconstruction.ipynb", "02_style_reconstruction.ipynb",
+                     "03_style_transfer.ipynb", "04_beyond_gatys.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
@@ -72,8 +69,7 @@ def test_every_code_cell_was_executed_in_order(path):
     assert None not in counts, f"{path.name}: cells never executed (execution_count is None)"
     assert counts == list(range(1, len(counts) + 1)), (
         f"{path.name}: execution counts {counts} are not 1, 2, 3, ... top to bottom; re-run the "
-        "whole notebook from a fresh kernel before committing"
-    )
+        "whole notebook from a fresh kernel before committing")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
@@ -83,27 +79,22 @@ def test_nbval_markers_are_tags_on_cells_with_outputs(path):
     assert checked, f"{path.name} has no cell tagged {CHECK_TAG}"
     for cell in checked:
         assert cell.execution_count is not None and cell.outputs, (
-            f"{path.name}: checked cell without stored output:\n{cell.source[:200]}"
-        )
+            f"{path.name}: checked cell without stored output:\n{cell.source[:200]}")
     for cell in _cells(path):
         assert "NBVAL" not in cell.source, (
             f"{path.name}: nbval comment marker in a cell's source; use a cell tag:\n"
-            f"{cell.source[:200]}"
-        )
+            f"{cell.source[:200]}")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
 def test_no_errors_and_no_absolute_paths_in_outputs(path):
     for cell in _cells(path):
         assert not any(output.output_type == "error" for output in cell.get("outputs", [])), (
-            f"{path.name}: a cell ended with an error:\n{cell.source[:200]}"
-        )
+            f"{path.name}: a cell ended with an error:\n{cell.source[:200]}")
         for text in _output_texts(cell):
             match = ABSOLUTE_PATH.search(text)
-            assert match is None, (
-                f"{path.name}: output shows an absolute path "
-                f"({text[max(0, match.start() - 40) : match.end() + 40]!r})"
-            )
+            assert match is None, (f"{path.name}: output shows an absolute path "
+                                   f"({text[max(0, match.start() - 40):match.end() + 40]!r})")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
@@ -111,27 +102,23 @@ def test_size_budget(path):
     size = path.stat().st_size
     assert size < SIZE_BUDGET, (
         f"{path.name} is {size / 1e6:.2f} MB, over the {SIZE_BUDGET / 1e6:.0f} MB budget: show "
-        "photos as JPEG (nst_utils.display) and fewer or smaller figures"
-    )
+        "photos as JPEG (nst_utils.display) and fewer or smaller figures")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
 def test_no_widget_only_progress(path):
     """Every output renders without widget support: no widget views, no half-drawn text bars."""
     assert "widgets" not in nbformat.read(path, as_version=4).metadata, (
-        f"{path.name}: widget state in the notebook's metadata"
-    )
+        f"{path.name}: widget state in the notebook's metadata")
     for cell in _cells(path):
         for output in cell.get("outputs", []):
             assert WIDGET_MIME not in output.get("data", {}), (
                 f"{path.name}: a widget output (a tqdm.auto progress bar?), which GitHub and "
-                f"nbviewer show as its first state; pass progress=False:\n{cell.source[:200]}"
-            )
+                f"nbviewer show as its first state; pass progress=False:\n{cell.source[:200]}")
         for text in _output_texts(cell):
             stuck = [int(p) for p in UNFINISHED_BAR.findall(text.split("\r")[-1])]
             assert all(percent == 100 for percent in stuck), (
-                f"{path.name}: an unfinished progress bar in the output:\n{text[-200:]}"
-            )
+                f"{path.name}: an unfinished progress bar in the output:\n{text[-200:]}")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
@@ -144,8 +131,7 @@ def test_quoted_times_come_from_the_outputs(path):
             seconds = float(value) * (60 if unit.startswith("min") else 1)
             assert seconds in printed or float(value) in printed, (
                 f"{path.name}: the prose quotes {value} {unit}, which no output of the committed "
-                f"run prints; re-run and quote the printed time, or leave it out"
-            )
+                f"run prints; re-run and quote the printed time, or leave it out")
 
 
 def test_showcase_panels_are_at_least_512_pixels_wide():
@@ -160,11 +146,8 @@ def test_showcase_panels_are_at_least_512_pixels_wide():
 
 def test_the_animation_is_an_inline_gif_that_plays():
     path = NOTEBOOKS_DIR / "03_style_transfer.ipynb"
-    gifs = [
-        re.search(r'data:image/gif;base64,([^"]+)"', text)
-        for cell in _cells(path)
-        for text in _output_texts(cell)
-    ]
+    gifs = [re.search(r'data:image/gif;base64,([^"]+)"', text)
+            for cell in _cells(path) for text in _output_texts(cell)]
     gifs = [Image.open(io.BytesIO(base64.b64decode(m.group(1)))) for m in gifs if m]
     assert gifs, "notebook 03 shows no animated GIF"
     assert all(gif.n_frames > 5 and gif.info.get("loop") == 0 for gif in gifs)
@@ -174,11 +157,8 @@ def test_written_answers_are_manually_graded_cells_without_the_model_answer():
     """Written questions: nbgrader answer cells; the model answers never reach students."""
     solution = nbformat.read(NOTEBOOKS_DIR / "03_style_transfer.ipynb", as_version=4)
     student = nbformat.read(NOTEBOOKS_DIR / "student" / "03_style_transfer.ipynb", as_version=4)
-    answers = [
-        cell
-        for cell in solution.cells
-        if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("grade")
-    ]
+    answers = [cell for cell in solution.cells if cell.cell_type == "markdown"
+               and cell.metadata.get("nbgrader", {}).get("grade")]
     assert len(answers) >= 3
     student_text = nbformat.writes(student)
     for cell in answers:
@@ -191,9 +171,8 @@ def test_written_answers_are_manually_graded_cells_without_the_model_answer():
 
 
 def test_pytest_runs_nbval_strict_with_the_committed_sanitizers():
-    options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"][
-        "addopts"
-    ].split()
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"][
+        "ini_options"]["addopts"].split()
     assert "--nbval" in options and "--nbval-lax" not in options, options
     sanitizers = options[options.index("--nbval-sanitize-with") + 1]
     assert (ROOT / sanitizers).is_file(), sanitizers

@@ -28,17 +28,12 @@ def export(tmp_path_factory):
 
 def otter_assign(master, dist, *options):
     """Run `otter assign` (quick mode); return the student and autograder notebooks."""
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "otter"), "assign", *options, str(master), str(dist)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NST_QUICK": "1"},
-        timeout=600,
-    )
+    done = subprocess.run([str(Path(sys.executable).parent / "otter"), "assign", *options,
+                           str(master), str(dist)], capture_output=True, text=True,
+                          env={**os.environ, "NST_QUICK": "1"}, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
-    return [
-        nbformat.read(dist / part / master.name, as_version=4) for part in ("student", "autograder")
-    ]
+    return [nbformat.read(dist / part / master.name, as_version=4)
+            for part in ("student", "autograder")]
 
 
 def test_every_exercise_is_an_all_or_nothing_question_with_public_and_hidden_tests(export):
@@ -58,8 +53,7 @@ def test_every_exercise_is_an_all_or_nothing_question_with_public_and_hidden_tes
                 assert cells[index + 3].source == "# END TESTS"
     auto = {name: config for name, config in questions.items() if "manual" not in config}
     assert {name: int(config["points"]) for name, config in auto.items()} == {
-        name: record.points for name, record in EXERCISES.items()
-    }
+        name: record.points for name, record in EXERCISES.items()}
     assert all(config["all_or_nothing"] == "true" for config in auto.values())
     assert len(questions) - len(auto) == 5  # notebook 03's answers graded by hand
 
@@ -67,8 +61,7 @@ def test_every_exercise_is_an_all_or_nothing_question_with_public_and_hidden_tes
 def test_the_export_is_deterministic(export, tmp_path):
     again = release.assign(NOTEBOOKS, tmp_path, "otter")
     assert [path.read_text() for path in again] == [
-        (export / path.name).read_text() for path in again
-    ]
+        (export / path.name).read_text() for path in again]
 
 
 def test_otter_assign_accepts_every_export_and_hides_solutions_and_hidden_tests(export, tmp_path):

@@ -25,15 +25,8 @@ def coarse_to_fine(tmp_path_factory):
     folder = tmp_path_factory.mktemp("c2f")
     seen = []
     image, history = style_transfer(
-        CONTENT,
-        STYLE,
-        folder / "out.png",
-        iterations=(4, 5),
-        scales=(0.5, 1.0),
-        save_every=3,
-        callback=lambda n, img, record: seen.append((n, img.shape)),
-        **TINY,
-    )
+        CONTENT, STYLE, folder / "out.png", iterations=(4, 5), scales=(0.5, 1.0),
+        save_every=3, callback=lambda n, img, record: seen.append((n, img.shape)), **TINY)
     return folder, image, history, seen
 
 
@@ -60,11 +53,7 @@ def test_history_counts_on_across_scales(coarse_to_fine):
     # The callback sees each scale's own image; snapshots are numbered across scales.
     assert [shape for _, shape in seen] == [(16, 24, 3)] * 4 + [(32, 48, 3)] * 5
     assert sorted(p.name for p in folder.iterdir()) == [
-        "out.png",
-        "out_at_iteration_3.png",
-        "out_at_iteration_6.png",
-        "out_at_iteration_9.png",
-    ]
+        "out.png", "out_at_iteration_3.png", "out_at_iteration_6.png", "out_at_iteration_9.png"]
 
 
 def test_iterations_are_split_between_scales():
@@ -73,21 +62,14 @@ def test_iterations_are_split_between_scales():
     assert scale_plan((1.0,), 7) == ([1.0], [7])
 
 
-@pytest.mark.parametrize(
-    "scales, iterations, message",
-    [
-        ((0.5,), 4, "ending with 1, such as 0.5 1; got 0.5."),
-        ((0.0, 1.0), 4, "scales must be more than 0, got 0.0"),
-        ((1.0, 2.0), 4, "ending with 1, such as 0.5 1; got 1.0 2.0."),
-        ((0.5, 1.0), (3,), "one count per scale"),
-        (
-            (0.5, 1.0),
-            1,
-            r"iterations=1 is fewer than one iteration per scale: the 2 scales \(0.5 1\) "
-            r"need at least 2\. Give more iterations, or fewer scales\.",
-        ),
-    ],
-)
+@pytest.mark.parametrize("scales, iterations, message", [
+    ((0.5,), 4, "ending with 1, such as 0.5 1; got 0.5."),
+    ((0.0, 1.0), 4, "scales must be more than 0, got 0.0"),
+    ((1.0, 2.0), 4, "ending with 1, such as 0.5 1; got 1.0 2.0."),
+    ((0.5, 1.0), (3,), "one count per scale"),
+    ((0.5, 1.0), 1, r"iterations=1 is fewer than one iteration per scale: the 2 scales \(0.5 1\) "
+                    r"need at least 2\. Give more iterations, or fewer scales\."),
+])
 def test_bad_scale_plans_raise_clear_errors(scales, iterations, message):
     with pytest.raises(NSTError, match=message):
         scale_plan(scales, iterations)
@@ -102,12 +84,8 @@ def test_auto_xla_follows_the_size():
 def test_memory_prediction_grows_with_size_and_depth():
     sizes = [predict_peak_bytes(side, side, "vgg19", LAYERS) for side in (128, 256, 512, 1024)]
     assert sizes == sorted(sizes) and sizes[-1] - sizes[-2] > 2 * (sizes[1] - sizes[0])
-    assert (
-        activations_per_pixel("vgg19", ["block5_conv1"])
-        > activations_per_pixel("vgg19", ["block3_conv1"])
-        > activations_per_pixel("vgg16", ["block1_conv1"])
-        > 0
-    )
+    assert activations_per_pixel("vgg19", ["block5_conv1"]) > activations_per_pixel(
+        "vgg19", ["block3_conv1"]) > activations_per_pixel("vgg16", ["block1_conv1"]) > 0
     assert activations_per_pixel("vgg19", LAYERS) > activations_per_pixel("vgg16", LAYERS)
 
 
@@ -117,19 +95,15 @@ def test_suggested_size_is_the_largest_that_fits():
     assert 399 <= fits <= 400
     assert check_memory(300, 400, "vgg19", LAYERS, limit) == pytest.approx(limit)
     with pytest.raises(NSTError, match=rf"needs about .* GB.*max_size={fits - 50}\b"):
-        check_memory(
-            300,
-            400,
-            "vgg19",
-            LAYERS,
-            predict_peak_bytes(300 * (fits - 50) / 400 + 1, fits - 50, "vgg19", LAYERS),
-        )
+        check_memory(300, 400, "vgg19", LAYERS,
+                     predict_peak_bytes(300 * (fits - 50) / 400 + 1, fits - 50, "vgg19", LAYERS))
 
 
 def test_transfer_refuses_before_starting_when_memory_is_short(tmp_path):
     limit = predict_peak_bytes(16, 24, "vgg19", LAYERS)  # room for a 24 px image, not 48
     with pytest.raises(NSTError, match=r"Use max_size=2\d or less.*larger memory_limit"):
-        style_transfer(CONTENT, STYLE, tmp_path / "o.png", iterations=2, memory_limit=limit, **TINY)
+        style_transfer(CONTENT, STYLE, tmp_path / "o.png", iterations=2, memory_limit=limit,
+                       **TINY)
     with pytest.raises(NSTError, match="Free some memory"):
         style_transfer(CONTENT, STYLE, tmp_path / "o.png", iterations=2, memory_limit=1, **TINY)
     assert not list(tmp_path.iterdir())
@@ -137,25 +111,6 @@ def test_transfer_refuses_before_starting_when_memory_is_short(tmp_path):
 
 def test_command_line_scales(tmp_path, capsys):
     out = tmp_path / "cli.png"
-    assert (
-        main(
-            [
-                "transfer",
-                str(CONTENT),
-                str(STYLE),
-                "-o",
-                str(out),
-                "--max-size",
-                "48",
-                "--iterations",
-                "4",
-                "--scales",
-                "0.5",
-                "1",
-                "--convnet",
-                "vgg19",
-            ]
-        )
-        == 0
-    )
+    assert main(["transfer", str(CONTENT), str(STYLE), "-o", str(out), "--max-size", "48",
+                 "--iterations", "4", "--scales", "0.5", "1", "--convnet", "vgg19"]) == 0
     assert out.exists() and "4 iterations" in capsys.readouterr().out

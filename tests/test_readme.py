@@ -41,12 +41,12 @@ NOT_RUN = {
     "make test-torch": "the suite on PyTorch, whose wheel is several GB",
     "pip install": "installs from the network; tests/test_install.py installs the wheel",
     "KERAS_BACKEND=jax nst transfer": "a full transfer on JAX; tests/test_backend.py compares "
-    "the backends",
+                                      "the backends",
     ".venv/bin/nst transfer images/": "a full transfer (a minute); the outputs must differ, "
-    "checked below",
+                                      "checked below",
     ".venv/bin/nst weights": "downloads; the weights are fetched by make",
     ".venv/bin/nst assign": "writes the student versions; tests/test_nbgrader.py and "
-    "tests/test_otter.py run it",
+                            "tests/test_otter.py run it",
     ".venv/bin/nst grade": "needs submissions; tests/test_grading.py grades some",
     "nbgrader ": "tests/test_nbgrader.py runs nbgrader on the notebooks",
     "NST_QUICK=1 nbgrader ": "tests/test_nbgrader.py autogrades submissions",
@@ -61,11 +61,10 @@ RUN = {
 }
 
 #: The instructors' nbgrader set-up, run in an empty course folder.
-COURSE_SETUP = [
-    "mkdir -p source/01_content_reconstruction",
-    'NOTEBOOKS=$(python -c "from nst_utils.bundled import NOTEBOOKS_DIR; print(NOTEBOOKS_DIR)")',
-    'cp "$NOTEBOOKS/01_content_reconstruction.ipynb" source/01_content_reconstruction/',
-]
+COURSE_SETUP = ["mkdir -p source/01_content_reconstruction",
+                'NOTEBOOKS=$(python -c "from nst_utils.bundled import NOTEBOOKS_DIR; '
+                'print(NOTEBOOKS_DIR)")',
+                'cp "$NOTEBOOKS/01_content_reconstruction.ipynb" source/01_content_reconstruction/']
 
 
 def environment():
@@ -76,13 +75,9 @@ def environment():
 
 
 def test_every_command_is_run_here_or_said_why_not():
-    unlisted = [
-        command
-        for command, _ in COMMANDS
-        if command not in RUN
-        and command not in COURSE_SETUP
-        and not any(command.startswith(prefix) for prefix in NOT_RUN)
-    ]
+    unlisted = [command for command, _ in COMMANDS
+                if command not in RUN and command not in COURSE_SETUP
+                and not any(command.startswith(prefix) for prefix in NOT_RUN)]
     assert unlisted == []
     assert set(RUN) | set(COURSE_SETUP) <= {command for command, _ in COMMANDS}
 
@@ -92,15 +87,8 @@ def test_a_cheap_command_answers_as_readme_says(command):
     if not (ROOT / ".venv" / "bin" / "nst").exists():
         pytest.skip("no .venv here: make test creates it")
     status, stream = RUN[command]
-    result = subprocess.run(
-        command,
-        shell=True,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=environment(),
-        timeout=120,
-    )
+    result = subprocess.run(command, shell=True, cwd=ROOT, capture_output=True, text=True,
+                            env=environment(), timeout=120)
     assert result.returncode == status, result.stderr
     if stream:
         quoted = dict(COMMANDS)[command]
@@ -109,25 +97,15 @@ def test_a_cheap_command_answers_as_readme_says(command):
 
 
 def test_the_transfers_write_different_files():
-    outputs = [
-        shlex.split(command)[shlex.split(command).index("-o") + 1]
-        for command, _ in COMMANDS
-        if " transfer " in command and " -o " in command
-    ]
+    outputs = [shlex.split(command)[shlex.split(command).index("-o") + 1]
+               for command, _ in COMMANDS if " transfer " in command and " -o " in command]
     assert len(outputs) >= 2 and len(set(outputs)) == len(outputs)
 
 
 @pytest.mark.slow
 def test_the_course_setup_copies_the_notebook_from_wherever_nst_is(tmp_path):
-    result = subprocess.run(
-        " && ".join(COURSE_SETUP),
-        shell=True,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=environment(),
-        timeout=300,
-    )
+    result = subprocess.run(" && ".join(COURSE_SETUP), shell=True, cwd=tmp_path,
+                            capture_output=True, text=True, env=environment(), timeout=300)
     assert result.returncode == 0, result.stderr
     copied = tmp_path / "source" / "01_content_reconstruction" / "01_content_reconstruction.ipynb"
     assert copied.read_bytes() == (ROOT / "notebooks" / copied.name).read_bytes()
@@ -135,10 +113,8 @@ def test_the_course_setup_copies_the_notebook_from_wherever_nst_is(tmp_path):
 
 def test_environment_yml_installs_what_make_lab_installs():
     # What follows "- pip:" in the YAML file (PyYAML is not among the test dependencies).
-    pip = re.findall(
-        r'^ +- "(.*)"$', (ROOT / "environment.yml").read_text().split("- pip:")[1], re.M
-    )
-    lab = re.search(
-        r"^lab:.*?-e \"(\.\[[^\]]*\])\"", (ROOT / "Makefile").read_text(), re.S | re.M
-    ).group(1)
+    pip = re.findall(r'^ +- "(.*)"$', (ROOT / "environment.yml").read_text().split("- pip:")[1],
+                     re.M)
+    lab = re.search(r"^lab:.*?-e \"(\.\[[^\]]*\])\"", (ROOT / "Makefile").read_text(),
+                    re.S | re.M).group(1)
     assert pip == [f"-e {lab}"]

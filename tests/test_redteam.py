@@ -48,10 +48,8 @@ SOLUTION = NOTEBOOKS / "02_style_reconstruction.ipynb"
 BLANK = NOTEBOOKS / "student" / "02_style_reconstruction.ipynb"
 SITE_PACKAGES = Path(next(p for p in sys.path if p.endswith("site-packages")))
 STUB = "\ndef gram_matrix(x):\n    raise NotImplementedError()\n"
-REPORT = (
-    "\ndef style_reconstruction_loss(base, output):\n    return STOLEN(base, output)\n"
-    "raise RuntimeError('RESULT ' + RESULT)\n"
-)
+REPORT = ("\ndef style_reconstruction_loss(base, output):\n    return STOLEN(base, output)\n"
+          "raise RuntimeError('RESULT ' + RESULT)\n")
 CANARY = "canary-7f3a9d"
 
 ATTACKS = {
@@ -59,8 +57,7 @@ ATTACKS = {
 for token in ("0" * 32, "f" * 32, ""):
     print(token + '{"gram_matrix": {"points": 2000, "failures": []}}')
 print("gram_matrix: 3/3 checks passed, 2/2 points")
-"""
-    + STUB,
+""" + STUB,
     "forged_stdout_wrappers": """
 import sys, builtins, json
 class Forger:
@@ -74,19 +71,16 @@ json.dumps = lambda *a, **k: '{"gram_matrix": {"points": 2000, "failures": []}}'
 for token in ("0" * 32, "f" * 32):
     sys.__stdout__.write(token + '{"gram_matrix": {"points": 2000, "failures": []}}\\n')
 print("all done")
-"""
-    + STUB,
+""" + STUB,
     "forged_channel_not_json": """
 with tf.io.gfile.GFile("/proc/self/fd/3", "w") as channel:
     channel.write('{"gram_matrix": 2000} not json\\n')
-"""
-    + STUB,
+""" + STUB,
     "forged_channel_points_as_text": """
 with tf.io.gfile.GFile("/proc/self/fd/3", "w") as channel:
     channel.write('{"step": 2, "error": null, "points": "2"}\\n')
     channel.write('{"step": 3, "raw": {"x0": {"array": {"dtype": "object"}}}}\\n')
-"""
-    + STUB,
+""" + STUB,
     "gfile_read_secrets_and_solutions": """
 RESULT, STOLEN = "", None
 for path in ["{home}/.ssh/id_rsa", "/root/.ssh/id_rsa", "{solutions}/02_style_reconstruction.ipynb"]:
@@ -95,8 +89,7 @@ for path in ["{home}/.ssh/id_rsa", "/root/.ssh/id_rsa", "{solutions}/02_style_re
     except Exception as error:
         RESULT += type(error).__name__ + "|"
 RESULT += str(len(tf.io.gfile.glob("{solutions}/*.ipynb"))) + " notebooks"
-"""
-    + STUB,
+""" + STUB,  # noqa: E501 (an attack, as written)
     "gfile_persist_and_overwrite": """
 RESULT, STOLEN = "", None
 for path in ["{package}/checks.py", "{site}/evil.pth", "{submissions}/solution.ipynb", "{home}/pwned"]:
@@ -111,8 +104,7 @@ try:
     RESULT += "removed the submissions"
 except Exception as error:
     RESULT += type(error).__name__
-"""
-    + STUB,
+""" + STUB,  # noqa: E501 (an attack, as written)
     "patched_checks": """
 import numpy
 import nst_utils.exercises as exercises, nst_utils.exercises.judging as judging
@@ -129,8 +121,7 @@ for patch in ('exercises.CHECKS["gram_matrix"] = lambda *a, **k: None',
         RESULT += "patched|"
     except Exception as error:
         RESULT += type(error).__name__ + "|"
-"""
-    + STUB,
+""" + STUB,
     # Borrowed answers under spellings the syntax-tree rules do not know: the sandbox's library
     # holds only stand-ins for the answers being graded (nst_utils.grader.sandbox_library).
     "borrowed_getattr_constant": """
@@ -191,8 +182,7 @@ for place in places:
 modules = sorted(name for name, module in list(sys.modules.items()) if name.startswith("nst_utils")
                  and not (getattr(module, "__file__", None) or "/nst").startswith("/nst/"))
 RESULT = f"code {code}; files {hits}; modules {modules}; searched {len(places)} places"
-"""
-    + STUB,
+""" + STUB,
     "nested_namespaces": """
 import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)
@@ -202,8 +192,7 @@ for flags in (0x10000000 | 0x00020000, 0x00020000, 0x40000000):  # user+mount, m
 RESULT += f"mount {libc.mount(b'tmpfs', b'/tmp', b'tmpfs', 0, b'size=1g')} " \
           f"{os.strerror(ctypes.get_errno())}|"
 RESULT += f"clone {libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0)} {os.strerror(ctypes.get_errno())}|"
-"""
-    + STUB,
+""" + STUB,  # noqa: E501 (an attack, as written)
     "keyrings_and_memory_files": """
 import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)
@@ -212,8 +201,7 @@ calls = {"keyctl": (250, 0, -3, 0), "add_key": (248, b"user", b"k", b"v", 1, -3)
          "memfd_create": (319, b"hoard", 0), "shmget": (29, 0, 1 << 30, 0o1000 | 0o600)}
 for name, args in calls.items():
     RESULT += f"{name} {libc.syscall(*args)} {os.strerror(ctypes.get_errno())}|"
-"""
-    + STUB,
+""" + STUB,
     "memory_in_children": """
 import os, time
 RESULT, STOLEN = "", None
@@ -228,8 +216,7 @@ for _ in range(8):  # 8 x 700 MB at once, more than one sandbox may hold in all 
             os._exit(0)
     children.append(pid)
 RESULT = "children " + " ".join(str(os.waitpid(pid, 0)[1] & 0x7f) for pid in children)
-"""
-    + STUB,
+""" + STUB,
     "import_hooks": """
 import sys, types, importlib.abc, importlib.machinery
 class Rigged(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -247,8 +234,7 @@ try:
     get_ipython().events.register("post_run_cell", lambda result: print("token{}"))
 except NameError:
     pass
-"""
-    + STUB,
+""" + STUB,
     "borrowed_alias": """
 from nst_utils.losses import gram_matrix as g
 def gram_matrix(x):
@@ -262,7 +248,7 @@ def gram_matrix(x):
     return namespace["g"]
 def style_reconstruction_loss(base, output):
     return getattr(nst.losses, "style_" + "reconstruction_loss")(base, output)
-""",
+""",  # noqa: E501 (an attack, as written)
     "read_solutions": """
 import glob, json, os, nst_utils
 RESULT, STOLEN = "found nothing", None
@@ -274,8 +260,7 @@ for path in glob.glob(os.path.dirname(package) + "/notebooks/*.ipynb") + glob.gl
             scope = {"ops": ops, "gram_matrix": lambda x: ops.matmul(ops.transpose(ops.reshape(x, (-1, x.shape[-1]))), ops.reshape(x, (-1, x.shape[-1])))}
             exec(source, scope)
             STOLEN, RESULT = scope["style_reconstruction_loss"], "stole " + path
-"""
-    + STUB,
+""" + STUB,  # noqa: E501 (an attack, as written)
     "persist_package": """
 import os, nst_utils
 RESULT, STOLEN = "", None
@@ -289,8 +274,7 @@ for path, text in [(package + "/checks.py", "POINTS = {}"), (package + "/evil.py
         RESULT += "wrote " + path + "; "
     except OSError as error:
         RESULT += type(error).__name__ + "; "
-"""
-    + STUB,
+""" + STUB,
     "read_home_and_secrets": """
 import os, glob
 RESULT, STOLEN = "", None
@@ -300,8 +284,7 @@ for path in ["{home}/.ssh/id_rsa", os.path.expanduser("~/.ssh/id_rsa"), "/proc/1
     except OSError as error:
         RESULT += type(error).__name__ + "|"
 RESULT += os.environ.get("NST_TEST_SECRET", "no secret") + "|" + ",".join(sorted(os.environ))
-"""
-    + STUB,
+""" + STUB,  # noqa: E501 (an attack, as written)
     "write_outside": """
 import os
 RESULT, STOLEN = "", None
@@ -311,8 +294,7 @@ for path in ["{home}/pwned", "{submissions}/pwned.ipynb", "{package}/../pwned", 
         RESULT += "wrote " + path + "; "
     except OSError as error:
         RESULT += type(error).__name__ + "; "
-"""
-    + STUB,
+""" + STUB,  # noqa: E501 (an attack, as written)
     "other_submissions": """
 import os, glob, shutil
 RESULT, STOLEN = "", None
@@ -329,8 +311,7 @@ try:
     RESULT += "removed the folder"
 except OSError as error:
     RESULT += "folder " + type(error).__name__
-"""
-    + STUB,
+""" + STUB,  # noqa: E501 (an attack, as written)
     "signal_grader": """
 import os, signal
 RESULT, STOLEN = "", None
@@ -341,8 +322,7 @@ for pid, sig in [(os.getppid(), signal.SIGSTOP), (os.getppid(), signal.SIGTERM),
         RESULT += f"signalled {pid}; "
     except OSError as error:
         RESULT += type(error).__name__ + "; "
-"""
-    + STUB,
+""" + STUB,  # noqa: E501 (an attack, as written)
     "memory_3GB": """
 RESULT, STOLEN = "", None
 try:
@@ -350,8 +330,7 @@ try:
     RESULT = "allocated 3 GB"
 except MemoryError:
     RESULT = "MemoryError"
-"""
-    + STUB,
+""" + STUB,
     "fork_500": """
 import os, time
 RESULT, STOLEN, children = "", None, 0
@@ -365,8 +344,7 @@ for _ in range(500):
         RESULT = type(error).__name__ + " "
         break
 RESULT += f"forked {children}"
-"""
-    + STUB,
+""" + STUB,
     "disk_500MB": """
 RESULT, STOLEN, written = "", None, 0
 for folder in ("/tmp", "."):
@@ -378,8 +356,7 @@ for folder in ("/tmp", "."):
     except OSError as error:
         RESULT += type(error).__name__ + " "
 RESULT += f"wrote {written} MB"
-"""
-    + STUB,
+""" + STUB,
     "print_200MB": "for _ in range(200):\n    print('x' * (1 << 20))\n" + STUB,
     "setsid_survivor": """
 import os
@@ -388,8 +365,7 @@ if os.fork() == 0:
     if os.fork() == 0:
         os.execv("/bin/sleep", ["sleep", "4242.5"])
     os._exit(0)
-"""
-    + STUB,
+""" + STUB,
     "network": """
 import socket
 RESULT, STOLEN = "", None
@@ -398,8 +374,7 @@ try:
     RESULT = "connected: " + connection.recv(100).decode()
 except OSError as error:
     RESULT = type(error).__name__
-"""
-    + STUB,
+""" + STUB,
     "cpu_spin": "while True:\n    pass\n" + STUB,
 }
 
@@ -408,19 +383,14 @@ def _answer_digests(exercises):
     """Fingerprints of the code of the library's and the judge's answers to `exercises`."""
     objects = [obj for name in exercises for obj in rules.BORROWED[name]]
     objects += [EXERCISES[name].judge for name in exercises] + [judging.gram]
-    functions = [
-        member
-        for obj in objects
-        for member in (vars(obj).values() if isinstance(obj, type) else [obj])
-        if hasattr(member, "__code__")
-    ]
+    functions = [member for obj in objects for member in (
+        vars(obj).values() if isinstance(obj, type) else [obj]) if hasattr(member, "__code__")]
     stack, digests = [function.__code__ for function in functions], set()
     while stack:  # the same fingerprint as the attack's: bytecode, names and constants
         code = stack.pop()
         constants = [repr(c) for c in code.co_consts if not isinstance(c, type(code))]
-        digests.add(
-            hashlib.sha256(repr((code.co_code, code.co_names, constants)).encode()).hexdigest()
-        )
+        digests.add(hashlib.sha256(repr((code.co_code, code.co_names, constants)).encode())
+                    .hexdigest())
         stack += [constant for constant in code.co_consts if isinstance(constant, type(code))]
     return digests
 
@@ -444,8 +414,7 @@ def _leftovers(uids=None, wait=5):
     Waits up to `wait` seconds for the kernel to finish tearing down killed namespaces."""
     deadline = time.monotonic() + wait
     while (found := _processes_of(uids or sandbox.sandbox_uids())) and (
-        time.monotonic() < deadline
-    ):
+            time.monotonic() < deadline):
         time.sleep(0.1)
     return found
 
@@ -461,8 +430,7 @@ def _processes_of(uids):
         except (OSError, IndexError, ValueError):
             continue
         jail = b"nst_utils/jail.py" in cmdline and any(
-            f'"uid": {number},'.encode() in cmdline for number in uids
-        )
+            f'"uid": {number},'.encode() in cmdline for number in uids)
         if uid in uids or jail:
             found.append((entry.name, cmdline[:80]))
     return found
@@ -502,15 +470,9 @@ def attacked(tmp_path_factory):
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "id_rsa").write_text(CANARY)
     listener = Listener()
-    values = {
-        "home": home,
-        "submissions": submissions,
-        "package": sandbox.PACKAGE_DIR,
-        "site": SITE_PACKAGES,
-        "solutions": NOTEBOOKS,
-        "port": listener.port,
-        "answers": _answer_digests(["gram_matrix", "style_reconstruction_loss"]),
-    }
+    values = {"home": home, "submissions": submissions, "package": sandbox.PACKAGE_DIR,
+              "site": SITE_PACKAGES, "solutions": NOTEBOOKS, "port": listener.port,
+              "answers": _answer_digests(["gram_matrix", "style_reconstruction_loss"])}
     blank = nbformat.read(BLANK, as_version=4)
     cells = notebooks.exercises_in(blank)
     paths = []
@@ -531,30 +493,16 @@ def attacked(tmp_path_factory):
     for name, source in (("blank", BLANK), ("solution", SOLUTION)):
         paths.append(submissions / f"{name}.ipynb")
         paths[-1].write_bytes(source.read_bytes())
-    before = {
-        folder: _digest(folder)
-        for folder in (sandbox.PACKAGE_DIR, SITE_PACKAGES, submissions, home)
-    }
+    before = {folder: _digest(folder) for folder in
+              (sandbox.PACKAGE_DIR, SITE_PACKAGES, submissions, home)}
     out = tmp / "grades.csv"
     environ = {"HOME": str(home), "NST_TEST_SECRET": CANARY}
     saved = {key: os.environ.get(key) for key in environ}
     os.environ.update(environ)
     started = time.monotonic()
     try:
-        status = main(
-            [
-                "grade",
-                *map(str, paths),
-                "--out",
-                str(out),
-                "--jobs",
-                "2",
-                "--cell-timeout",
-                "10",
-                "--total-timeout",
-                "120",
-            ]
-        )
+        status = main(["grade", *map(str, paths), "--out", str(out), "--jobs", "2",
+                       "--cell-timeout", "10", "--total-timeout", "120"])
     finally:
         seconds = time.monotonic() - started
         for key, value in saved.items():
@@ -562,17 +510,9 @@ def attacked(tmp_path_factory):
         listener.close()
     with open(out, newline="") as handle:
         rows = {Path(row["submission"]).stem: row for row in csv.DictReader(handle)}
-    return {
-        "status": status,
-        "rows": rows,
-        "text": out.read_text(),
-        "seconds": seconds,
-        "before": before,
-        "after": {folder: _digest(folder) for folder in before},
-        "connections": listener.connections,
-        "leftovers": _leftovers(),
-        "count": len(paths),
-    }
+    return {"status": status, "rows": rows, "text": out.read_text(), "seconds": seconds,
+            "before": before, "after": {folder: _digest(folder) for folder in before},
+            "connections": listener.connections, "leftovers": _leftovers(), "count": len(paths)}
 
 
 def reason(attacked, name):
@@ -580,33 +520,14 @@ def reason(attacked, name):
 
 
 #: Attacks whose code the syntax-tree rules refuse to run at all (they score 0 for it).
-REFUSED = [
-    "forged_stdout_wrappers",
-    "patched_checks",
-    "import_hooks",
-    "read_solutions",
-    "persist_package",
-    "read_home_and_secrets",
-    "write_outside",
-    "other_submissions",
-    "signal_grader",
-    "fork_500",
-    "disk_500MB",
-    "setsid_survivor",
-    "network",
-    "answers_in_the_sandbox",
-    "nested_namespaces",
-    "keyrings_and_memory_files",
-    "memory_in_children",
-]
+REFUSED = ["forged_stdout_wrappers", "patched_checks", "import_hooks", "read_solutions",
+           "persist_package", "read_home_and_secrets", "write_outside", "other_submissions",
+           "signal_grader", "fork_500", "disk_500MB", "setsid_survivor", "network",
+           "answers_in_the_sandbox", "nested_namespaces", "keyrings_and_memory_files",
+           "memory_in_children"]
 #: Borrowed answers that the syntax-tree rules let through: the sandbox has no answer to give.
-WITHHELD = [
-    "borrowed_getattr_constant",
-    "borrowed_match_pattern",
-    "borrowed_reduce_getattr",
-    "borrowed_through_another_library",
-    "borrowed_generator_frame",
-]
+WITHHELD = ["borrowed_getattr_constant", "borrowed_match_pattern", "borrowed_reduce_getattr",
+            "borrowed_through_another_library", "borrowed_generator_frame"]
 
 
 def test_every_submission_is_graded_in_one_run_within_its_limits(attacked):
@@ -627,8 +548,7 @@ def test_attacks_score_nothing_and_the_solution_everything(attacked):
 def test_code_that_breaks_the_rules_never_runs(attacked):
     for name in REFUSED:
         assert "not run: its cell breaks the grader's rules" in reason(attacked, name) or (
-            "uses" in reason(attacked, name)
-        ), name
+            "uses" in reason(attacked, name)), name
         assert "RuntimeError: RESULT" not in reason(attacked, name), name  # it never ran
 
 
@@ -645,27 +565,20 @@ def test_forged_output_is_never_read_and_the_reply_pipe_cannot_be_reopened(attac
         assert "PermissionDeniedError: /proc/self/fd/3" in reason(attacked, name)
 
 
-@pytest.mark.parametrize(
-    "garbage",
-    [b"x" * (5 << 20), b'{"step": 1, "error": null, "points": 2}'],
-    ids=["5MB-line", "extra-field"],
-)
+@pytest.mark.parametrize("garbage", [b"x" * (5 << 20), b'{"step": 1, "error": null, "points": 2}'],
+                         ids=["5MB-line", "extra-field"])
 def test_malformed_replies_make_a_zero_not_a_crash(garbage):
-    steps = [
-        {"kind": "cell", "source": "import os", "name": "<preamble>"},
-        {"kind": "cell", "source": f"os.write(3, {garbage!r} + b'\\n')", "name": "c"},
-        {"kind": "cell", "source": "x = 1", "name": "d"},
-        {"kind": "probe", "exercise": "gram_matrix", "module": GRAM_PROBE, "inputs": {}},
-    ]
+    steps = [{"kind": "cell", "source": "import os", "name": "<preamble>"},
+             {"kind": "cell", "source": f"os.write(3, {garbage!r} + b'\\n')", "name": "c"},
+             {"kind": "cell", "source": "x = 1", "name": "d"},
+             {"kind": "probe", "exercise": "gram_matrix", "module": GRAM_PROBE,
+              "inputs": {}}]
     with sandbox_library.Builds() as builds:
-        replies, problems, malformed = sandbox.run_steps(
-            steps, 30, 120, builds.folder(["gram_matrix"])
-        )
+        replies, problems, malformed = sandbox.run_steps(steps, 30, 120,
+                                                         builds.folder(["gram_matrix"]))
     if malformed is None:  # a well-formed line for the wrong step or with an extra field
-        owned = [
-            {**step, "owners": owners}
-            for step, owners in zip(steps, [[], ["gram_matrix"], ["gram_matrix"], ["gram_matrix"]])
-        ]
+        owned = [{**step, "owners": owners} for step, owners in
+                 zip(steps, [[], ["gram_matrix"], ["gram_matrix"], ["gram_matrix"]])]
         with pytest.raises(wire.Malformed):
             grading._outcomes(owned, replies, problems)
     else:
@@ -684,8 +597,7 @@ def test_answers_borrowed_under_any_spelling_are_not_in_the_sandbox(attacked):
     for name in WITHHELD:
         text = reason(attacked, name)
         assert "gram_matrix: random 10x10x3 feature map: raised Withheld: uses the library's" in (
-            text
-        ), (name, text)
+            text), (name, text)
         assert "withheld while gram_matrix is graded" in text, (name, text)
 
 
@@ -706,23 +618,10 @@ def test_nothing_outside_is_touched_and_nothing_outlives_the_run(attacked):
     assert not Path("/tmp/pwned").exists() and not Path("/pwned").exists()
 
 
-UNCHECKED = [
-    "persist_package",
-    "read_home_and_secrets",
-    "write_outside",
-    "other_submissions",
-    "read_solutions",
-    "signal_grader",
-    "network",
-    "memory_3GB",
-    "disk_500MB",
-    "fork_500",
-    "setsid_survivor",
-    "patched_checks",
-    "answers_in_the_sandbox",
-    "nested_namespaces",
-    "keyrings_and_memory_files",
-]
+UNCHECKED = ["persist_package", "read_home_and_secrets", "write_outside", "other_submissions",
+             "read_solutions", "signal_grader", "network", "memory_3GB", "disk_500MB",
+             "fork_500", "setsid_survivor", "patched_checks", "answers_in_the_sandbox",
+             "nested_namespaces", "keyrings_and_memory_files"]
 
 
 @pytest.fixture(scope="module")
@@ -736,71 +635,40 @@ def unchecked(tmp_path_factory):
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "id_rsa").write_text(CANARY)
     listener = Listener()
-    values = {
-        "home": home,
-        "submissions": submissions,
-        "package": sandbox.PACKAGE_DIR,
-        "site": SITE_PACKAGES,
-        "solutions": NOTEBOOKS,
-        "port": listener.port,
-        "answers": _answer_digests(["gram_matrix", "style_reconstruction_loss"]),
-    }
-    steps = [
-        {
-            "kind": "cell",
-            "source": grading._PREAMBLE + "import nst_utils as nst",
-            "name": "<preamble>",
-        }
-    ]
+    values = {"home": home, "submissions": submissions, "package": sandbox.PACKAGE_DIR,
+              "site": SITE_PACKAGES, "solutions": NOTEBOOKS, "port": listener.port,
+              "answers": _answer_digests(["gram_matrix", "style_reconstruction_loss"])}
+    steps = [{"kind": "cell", "source": grading._PREAMBLE + "import nst_utils as nst",
+              "name": "<preamble>"}]
     for name in UNCHECKED:
         code = ATTACKS[name]
         for key, value in values.items():
             code = code.replace("{" + key + "}", str(value))
         if "RESULT" not in code:
             code += "\nRESULT = 'done'"
-        steps.append(
-            {"kind": "cell", "source": code + "\nraise RuntimeError(RESULT)", "name": name}
-        )
+        steps.append({"kind": "cell", "source": code + "\nraise RuntimeError(RESULT)",
+                      "name": name})
     inputs = EXERCISES["gram_matrix"].inputs(12345)
-    steps.append(
-        {
-            "kind": "probe",
-            "exercise": "gram_matrix",
-            "module": GRAM_PROBE,
-            "inputs": {key: wire.encode_array(value) for key, value in inputs.items()},
-        }
-    )
-    before = {
-        folder: _digest(folder)
-        for folder in (sandbox.PACKAGE_DIR, SITE_PACKAGES, submissions, home)
-    }
+    steps.append({"kind": "probe", "exercise": "gram_matrix", "module": GRAM_PROBE,
+                  "inputs": {key: wire.encode_array(value) for key, value in inputs.items()}})
+    before = {folder: _digest(folder) for folder in
+              (sandbox.PACKAGE_DIR, SITE_PACKAGES, submissions, home)}
     saved = os.environ.get("NST_TEST_SECRET")
     os.environ["NST_TEST_SECRET"] = CANARY
     try:
         with sandbox_library.Builds() as builds:
             replies, problems, malformed = sandbox.run_steps(
-                steps, 30, 240, builds.folder(["gram_matrix", "style_reconstruction_loss"])
-            )
+                steps, 30, 240, builds.folder(["gram_matrix", "style_reconstruction_loss"]))
     finally:
         os.environ.pop("NST_TEST_SECRET") if saved is None else os.environ.update(
-            NST_TEST_SECRET=saved
-        )
+            NST_TEST_SECRET=saved)
         listener.close()
-    results = {
-        name: replies[index + 1]["error"]
-        for index, name in enumerate(UNCHECKED)
-        if index + 1 in replies
-    }
-    return {
-        "results": results,
-        "problems": problems,
-        "malformed": malformed,
-        "probe": replies.get(len(steps) - 1),
-        "connections": listener.connections,
-        "before": before,
-        "after": {folder: _digest(folder) for folder in before},
-        "leftovers": _leftovers(),
-    }
+    results = {name: replies[index + 1]["error"] for index, name in enumerate(UNCHECKED)
+               if index + 1 in replies}
+    return {"results": results, "problems": problems, "malformed": malformed,
+            "probe": replies.get(len(steps) - 1), "connections": listener.connections,
+            "before": before, "after": {folder: _digest(folder) for folder in before},
+            "leftovers": _leftovers()}
 
 
 def test_the_sandbox_alone_holds_every_attack(unchecked):
@@ -851,21 +719,15 @@ def test_the_sandbox_creates_no_namespace_and_reaches_no_keyring_or_memory_file(
         assert f"{call} -1 Operation not permitted|" in result, result
 
 
-@pytest.mark.skipif(
-    not sandbox.cgroups_available(),
-    reason="cgroup v1 memory and pids controllers need a root grader; README "
-    "lists the total memory of a sandbox under what it does not guarantee",
-)
+@pytest.mark.skipif(not sandbox.cgroups_available(),
+                    reason="cgroup v1 memory and pids controllers need a root grader; README "
+                           "lists the total memory of a sandbox under what it does not guarantee")
 def test_one_sandbox_cannot_hold_more_memory_in_all_than_its_cgroup_allows():
-    steps = [
-        {"kind": "cell", "source": "import os", "name": "<preamble>"},
-        {
-            "kind": "cell",
-            "source": ATTACKS["memory_in_children"] + "\nraise RuntimeError(RESULT)",
-            "name": "memory_in_children",
-        },
-        {"kind": "probe", "exercise": "gram_matrix", "module": GRAM_PROBE, "inputs": {}},
-    ]
+    steps = [{"kind": "cell", "source": "import os", "name": "<preamble>"},
+             {"kind": "cell", "source": ATTACKS["memory_in_children"] + "\nraise "
+              "RuntimeError(RESULT)", "name": "memory_in_children"},
+             {"kind": "probe", "exercise": "gram_matrix", "module": GRAM_PROBE,
+              "inputs": {}}]
     with sandbox_library.Builds() as builds:
         replies, problems, _ = sandbox.run_steps(steps, 60, 120, builds.folder(["gram_matrix"]))
     outcome = replies[1]["error"] if 1 in replies else problems[1]
@@ -880,16 +742,9 @@ def test_one_sandbox_cannot_hold_more_memory_in_all_than_its_cgroup_allows():
 SOLUTION_03 = NOTEBOOKS / "03_style_transfer.ipynb"
 BLANK_03 = NOTEBOOKS / "student" / "03_style_transfer.ipynb"
 #: File names that a spreadsheet would run, or that would move the instructor's terminal.
-HOSTILE_NAMES = [
-    "=2+5+cmd|' -C calc'!A0.ipynb",
-    "+SUM(1).ipynb",
-    "-rf.ipynb",
-    "@SUM(1).ipynb",
-    "forged\nlines.ipynb",
-    "\x1b[2J\x1b[31mred.ipynb",
-    "\ttab.ipynb",
-    "\rreturn.ipynb",
-]
+HOSTILE_NAMES = ["=2+5+cmd|' -C calc'!A0.ipynb", "+SUM(1).ipynb", "-rf.ipynb", "@SUM(1).ipynb",
+                 "forged\nlines.ipynb", "\x1b[2J\x1b[31mred.ipynb", "\ttab.ipynb",
+                 "\rreturn.ipynb"]
 
 
 def _notebook_json(cells):
@@ -897,29 +752,20 @@ def _notebook_json(cells):
 
 
 def _code(source, **extra):
-    return {
-        "cell_type": "code",
-        "id": "c1",
-        "metadata": {},
-        "source": source,
-        "outputs": [],
-        "execution_count": None,
-        **extra,
-    }
+    return {"cell_type": "code", "id": "c1", "metadata": {}, "source": source, "outputs": [],
+            "execution_count": None, **extra}
 
 
 def _borrowing_03():
     """The blank notebook 03 whose three exercises hand back the library's own answers."""
     notebook = nbformat.read(BLANK_03, as_version=4)
     cells = notebooks.exercises_in(notebook)
-    sources = {
-        "total_variation_loss": "def total_variation_loss(x):\n    return getattr("
-        "nst.losses, 'total_variation_loss')(x)\n",
-        "Evaluator": "class Evaluator(nst.optimize.OwnEvaluator.__mro__[1]):\n    pass\n",
-        "weighted_transfer_loss": "def weighted_transfer_loss(*args, **kwargs):\n"
-        "    return vars(nst.transfer)['weighted_transfer_loss']"
-        "(*args, **kwargs)\n",
-    }
+    sources = {"total_variation_loss": "def total_variation_loss(x):\n    return getattr("
+                                       "nst.losses, 'total_variation_loss')(x)\n",
+               "Evaluator": "class Evaluator(nst.optimize.OwnEvaluator.__mro__[1]):\n    pass\n",
+               "weighted_transfer_loss": "def weighted_transfer_loss(*args, **kwargs):\n"
+                                         "    return vars(nst.transfer)['weighted_transfer_loss']"
+                                         "(*args, **kwargs)\n"}
     for name, source in sources.items():
         notebook.cells[cells[name]].source = source
     return nbformat.writes(notebook)
@@ -939,8 +785,7 @@ def hostile_folder(tmp_path_factory):
     blank = nbformat.read(BLANK, as_version=4)
     deep = copy_of(blank)
     deep.cells[notebooks.exercises_in(blank)["gram_matrix"]].source = (
-        "def gram_matrix(x):\n    return " + "-" * 100_000 + "x\n"
-    )
+        "def gram_matrix(x):\n    return " + "-" * 100_000 + "x\n")
     files = {
         "no_cell_type.ipynb": json.dumps(_notebook_json([{"metadata": {}, "source": "x = 1"}])),
         "source_not_text.ipynb": json.dumps(_notebook_json([_code(42)])),
@@ -948,9 +793,8 @@ def hostile_folder(tmp_path_factory):
         "not_json.ipynb": "def gram_matrix(x): pass",
         "empty.ipynb": "",
         "unknown_version.ipynb": json.dumps({"nbformat": 99, "cells": []}),
-        "version_3.ipynb": json.dumps(
-            {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": []}]}
-        ),
+        "version_3.ipynb": json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {},
+                                       "worksheets": [{"cells": []}]}),
         "deep_code.ipynb": nbformat.writes(deep),
         "dense_code.ipynb": json.dumps(_notebook_json([_code("x = [" + "1," * 700_000 + "]")])),
     }
@@ -968,43 +812,24 @@ def hostile_folder(tmp_path_factory):
     for name in HOSTILE_NAMES:  # the name is the attack: the content need not run
         (folder / name).write_text("not a notebook")
     out = tmp / "grades.csv"
-    files = sorted(path.name for path in folder.iterdir() if not path.is_dir() or path.is_symlink())
+    files = sorted(path.name for path in folder.iterdir()
+                   if not path.is_dir() or path.is_symlink())
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started, printed, cwd = time.monotonic(), io.StringIO(), os.getcwd()
     try:  # as README's `nst grade ... -- *.ipynb` in the folder: names start the cells
         os.chdir(folder)
         with contextlib.redirect_stdout(printed):
-            status = main(
-                [
-                    "grade",
-                    "--out",
-                    str(out),
-                    "--jobs",
-                    "2",
-                    "--cell-timeout",
-                    "20",
-                    "--total-timeout",
-                    "120",
-                    "--",
-                    *files,
-                ]
-            )
+            status = main(["grade", "--out", str(out), "--jobs", "2", "--cell-timeout", "20",
+                           "--total-timeout", "120", "--", *files])
     finally:
         os.chdir(cwd)
     seconds = time.monotonic() - started
     text = out.read_text(encoding="utf-8")
     with open(out, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    return {
-        "status": status,
-        "rows": rows,
-        "text": text,
-        "printed": printed.getvalue(),
-        "files": files,
-        "seconds": seconds,
-        "leftovers": _leftovers(),
-        "peak_growth_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before,
-    }
+    return {"status": status, "rows": rows, "text": text, "printed": printed.getvalue(),
+            "files": files, "seconds": seconds, "leftovers": _leftovers(),
+            "peak_growth_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before}
 
 
 def copy_of(notebook):
@@ -1020,29 +845,24 @@ def test_every_submission_gets_exactly_one_row_whatever_its_bytes(hostile_folder
     assert hostile_folder["status"] == 0
     assert len(hostile_folder["rows"]) == len(hostile_folder["files"]) == 27
     assert len({row["submission"] for row in hostile_folder["rows"]}) == 27
-    assert (
-        _row(hostile_folder, "honest.ipynb")["total"],
-        _row(hostile_folder, "honest.ipynb")["max"],
-    ) == ("4", "4")
+    assert (_row(hostile_folder, "honest.ipynb")["total"],
+            _row(hostile_folder, "honest.ipynb")["max"]) == ("4", "4")
     assert _row(hostile_folder, "honest_03.ipynb")["total"] == "6"
-    expected = {
-        "no_cell_type.ipynb": "nbformat 4): cell 0 does not fit the format",
-        "source_not_text.ipynb": "the field 'source' of cell 0 does not fit the format",
-        "deep_json.ipynb": "nests its JSON too deeply",
-        "not_json.ipynb": "is not a Jupyter notebook",
-        "empty.ipynb": "is not a Jupyter notebook",
-        "unknown_version.ipynb": "is not a Jupyter notebook",
-        "version_3.ipynb": "is a notebook of format 3; open it in Jupyter",
-        "deep_code.ipynb": "the grader could not handle this notebook",
-        "dense_code.ipynb": "has more than 1 MB of code",
-        "binary.ipynb": "is not UTF-8 text",
-        "huge.ipynb": "is larger than 20 MB",
-        "fifo.ipynb": "is not a regular file",
-        "link_to_secret.ipynb": "is a symbolic link, which is never followed",
-        "link_to_honest.ipynb": "is a symbolic link, which is never followed",
-        "zero.ipynb": "is a symbolic link",
-        "proc_environ.ipynb": "is a symbolic link",
-    }
+    expected = {"no_cell_type.ipynb": "nbformat 4): cell 0 does not fit the format",
+                "source_not_text.ipynb": "the field 'source' of cell 0 does not fit the format",
+                "deep_json.ipynb": "nests its JSON too deeply",
+                "not_json.ipynb": "is not a Jupyter notebook",
+                "empty.ipynb": "is not a Jupyter notebook",
+                "unknown_version.ipynb": "is not a Jupyter notebook",
+                "version_3.ipynb": "is a notebook of format 3; open it in Jupyter",
+                "deep_code.ipynb": "the grader could not handle this notebook",
+                "dense_code.ipynb": "has more than 1 MB of code",
+                "binary.ipynb": "is not UTF-8 text",
+                "huge.ipynb": "is larger than 20 MB",
+                "fifo.ipynb": "is not a regular file",
+                "link_to_secret.ipynb": "is a symbolic link, which is never followed",
+                "link_to_honest.ipynb": "is a symbolic link, which is never followed",
+                "zero.ipynb": "is a symbolic link", "proc_environ.ipynb": "is a symbolic link"}
     for name, words in expected.items():
         row = _row(hostile_folder, name)
         assert row["total"] == "0" and words in row["reasons"], (name, row)
@@ -1055,8 +875,7 @@ def test_a_notebook_that_reexports_the_library_scores_nothing(hostile_folder):
 
 
 def test_no_secret_formula_or_control_character_reaches_the_gradebook_or_the_terminal(
-    hostile_folder,
-):
+        hostile_folder):
     text, printed = hostile_folder["text"], hostile_folder["printed"]
     assert CANARY not in text and CANARY not in printed
     assert "NST_TEST" not in text and "PATH=" not in text  # /proc/self/environ never read
@@ -1065,16 +884,9 @@ def test_no_secret_formula_or_control_character_reaches_the_gradebook_or_the_ter
             assert not value.startswith(gradebook.FORMULA_STARTS), value
             assert value.isprintable(), value
     names = [row["submission"] for row in hostile_folder["rows"]]
-    assert {
-        "'=2+5+cmd|' -C calc'!A0.ipynb",
-        "'+SUM(1).ipynb",
-        "'-rf.ipynb",
-        "'@SUM(1).ipynb",
-        "forged\\nlines.ipynb",
-        "\\x1b[2J\\x1b[31mred.ipynb",
-        "\\ttab.ipynb",
-        "\\rreturn.ipynb",
-    } <= set(names)
+    assert {"'=2+5+cmd|' -C calc'!A0.ipynb", "'+SUM(1).ipynb", "'-rf.ipynb", "'@SUM(1).ipynb",
+            "forged\\nlines.ipynb", "\\x1b[2J\\x1b[31mred.ipynb", "\\ttab.ipynb",
+            "\\rreturn.ipynb"} <= set(names)
     assert "\x1b" not in printed and "\r" not in printed and "\t" not in printed
     lines = printed.splitlines()  # one line per submission, then "wrote ..."
     assert len(lines) == len(hostile_folder["rows"]) + 1
@@ -1098,10 +910,8 @@ def test_names_are_escaped_and_cells_neutralised(tmp_path):
     names = ["=1+2", "\tx", "-rf", "solution.ipynb"]
     book = gradebook.Gradebook(tmp_path / "grades.csv", len(names))
     for index, name in enumerate(names):
-        book.add(
-            index,
-            {"submission": name, "points": {}, "total": 0, "max": 0, "sandbox": "", "reasons": {}},
-        )
+        book.add(index, {"submission": name, "points": {}, "total": 0, "max": 0, "sandbox": "",
+                         "reasons": {}})
     rows = list(csv.reader(io.StringIO(book.path.read_text(encoding="utf-8"))))
     assert [row[0] for row in rows[1:]] == ["'=1+2", "\\tx", "'-rf", "solution.ipynb"]
 
@@ -1121,23 +931,9 @@ def test_a_stop_ends_grading_at_once_keeping_what_was_graded(tmp_path, signum):
     nbformat.write(spinner, folder / "b_spinner.ipynb")
     out = tmp_path / "grades.csv"
     grader = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "nst_command",
-            "grade",
-            str(folder),
-            "--out",
-            str(out),
-            "--cell-timeout",
-            "100",
-            "--total-timeout",
-            "200",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+        [sys.executable, "-m", "nst_command", "grade", str(folder), "--out", str(out),
+         "--cell-timeout", "100", "--total-timeout", "200"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = grader.stdout.readline()
         assert first.endswith("a_honest.ipynb: 4/4\n"), first
@@ -1155,9 +951,8 @@ def test_a_stop_ends_grading_at_once_keeping_what_was_graded(tmp_path, signum):
         grader.wait()
     assert grader.returncode == 128 + signum and seconds < 10, (grader.returncode, seconds)
     name = signal.Signals(signum).name
-    assert stderr.strip().endswith(
-        f"nst: stopped by {name}: 1 of 2 submissions graded, in {out}."
-    ), stderr
+    assert stderr.strip().endswith(f"nst: stopped by {name}: 1 of 2 submissions graded, in "
+                                   f"{out}."), stderr
     with open(out, newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [Path(row["submission"]).name for row in rows] == ["a_honest.ipynb"]

@@ -34,16 +34,9 @@ SCREENSHOTS = ROOT / "build" / "site-screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 #: The flags that keep a headless Chromium from reaching out (updates, sync, metrics): here, its
 #: background connections were refused many at a time and slowed every page.
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
 MARKERS = [marker for pair in REGIONS.values() for marker in pair]
 
 
@@ -52,24 +45,9 @@ def site(tmp_path_factory):
     """The built site's folder. The build must be clean: a warning (a README part not found, a
     docstring that is not valid reStructuredText) fails it."""
     out = tmp_path_factory.mktemp("site")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sphinx",
-            "-q",
-            "-W",
-            "--keep-going",
-            "-b",
-            "html",
-            "-d",
-            out / "doctrees",
-            ROOT / "site",
-            out / "html",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    done = subprocess.run([sys.executable, "-m", "sphinx", "-q", "-W", "--keep-going",
+                           "-b", "html", "-d", out / "doctrees", ROOT / "site", out / "html"],
+                          capture_output=True, text=True)
     assert done.returncode == 0 and not done.stderr, done.stdout + done.stderr
     return out / "html"
 
@@ -81,21 +59,16 @@ def _text(path):
         text = BeautifulSoup(path.read_text(), "html.parser").get_text()
     elif path.suffix == ".ipynb":
         notebook = nbformat.read(path, as_version=4)
-        text = "\n".join(
-            [cell.source for cell in notebook.cells]
-            + [json.dumps(cell.get("outputs", []), ensure_ascii=False) for cell in notebook.cells]
-        )
+        text = "\n".join([cell.source for cell in notebook.cells] + [
+            json.dumps(cell.get("outputs", []), ensure_ascii=False) for cell in notebook.cells])
     else:
         text = path.read_text(errors="replace")
     return " ".join(text.split())
 
 
 def _texts(site):
-    return {
-        path: _text(path)
-        for path in site.rglob("*")
-        if path.suffix in (".html", ".js", ".ipynb", ".txt", ".json")
-    }
+    return {path: _text(path) for path in site.rglob("*")
+            if path.suffix in (".html", ".js", ".ipynb", ".txt", ".json")}
 
 
 def _region_lines(notebook):
@@ -115,39 +88,24 @@ def _region_lines(notebook):
 
 @pytest.mark.slow
 def test_no_page_shows_a_solution_or_a_hidden_test(site):
-    student_lines = {
-        " ".join(line.split())
-        for path in STUDENT_VERSIONS
-        for cell in nbformat.read(path, as_version=4).cells
-        for line in cell.source.split("\n")
-    }
+    student_lines = {" ".join(line.split()) for path in STUDENT_VERSIONS
+                     for cell in nbformat.read(path, as_version=4).cells
+                     for line in cell.source.split("\n")}
     # A line that the student versions show too (`return loss`, a blank line) reveals nothing.
-    secret = {
-        line
-        for path in NOTEBOOKS
-        for line in _region_lines(nbformat.read(path, 4))
-        if len(line) >= 8 and line not in student_lines
-    }
+    secret = {line for path in NOTEBOOKS for line in _region_lines(nbformat.read(path, 4))
+              if len(line) >= 8 and line not in student_lines}
     assert len(secret) > 50, secret  # the regions were found: the check below can fail
     texts = _texts(site)
-    leaks = {
-        (str(path.relative_to(site)), line)
-        for path, text in texts.items()
-        for line in secret
-        if line in text
-    }
+    leaks = {(str(path.relative_to(site)), line) for path, text in texts.items()
+             for line in secret if line in text}
     assert not leaks, sorted(leaks)[:20]
     # The markers may appear in the reference, which explains them, never in a notebook's page or
     # download.
-    chapters = {
-        path: text
-        for path, text in texts.items()
-        if path.parent.name == "notebooks" or path.suffix == ".ipynb"
-    }
+    chapters = {path: text for path, text in texts.items()
+                if path.parent.name == "notebooks" or path.suffix == ".ipynb"}
     assert len(chapters) == len(NOTEBOOKS) + len(STUDENT_VERSIONS), sorted(chapters)
-    assert not [
-        (path, marker) for path, text in chapters.items() for marker in MARKERS if marker in text
-    ]
+    assert not [(path, marker) for path, text in chapters.items() for marker in MARKERS
+                if marker in text]
 
 
 @pytest.mark.slow
@@ -161,29 +119,24 @@ def test_a_notebook_page_has_the_tasks_and_the_committed_outputs(site, path):
     stubs = sum(cell.source.count("raise NotImplementedError()") for cell in tasks.cells)
     assert text.count("raise NotImplementedError()") == stubs
     # Each check's printed verdict, from the solution's run, stays under its check.
-    printed = [
-        " ".join(output.text.split())
-        for cell in solution.cells
-        if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code"
-        for output in cell.outputs
-        if output.output_type == "stream"
-    ]
+    printed = [" ".join(output.text.split()) for cell in solution.cells
+               if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code"
+               for output in cell.outputs if output.output_type == "stream"]
     assert all(verdict in text for verdict in printed), printed
     html = page.read_text()
     assert "application/vnd.jupyter.widget-view+json" not in html
-    assert html.count('src="../_images/') + html.count('src="data:image/') == _figures(solution) > 0
+    assert html.count('src="../_images/') + html.count('src="data:image/') == \
+        _figures(solution) > 0
 
 
 def _figures(notebook):
     """How many images a notebook's outputs show: figures, and the animation (an HTML <img>),
     outside solution cells, whose outputs the site leaves out."""
-    return sum(
-        any(kind.startswith("image/") for kind in output.get("data", {}))
-        or "<img" in output.get("data", {}).get("text/html", "")
-        for cell in notebook.cells
-        if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("solution")
-        for output in cell.outputs
-    )
+    return sum(any(kind.startswith("image/") for kind in output.get("data", {}))
+               or "<img" in output.get("data", {}).get("text/html", "")
+               for cell in notebook.cells if cell.cell_type == "code"
+               and not cell.metadata.get("nbgrader", {}).get("solution")
+               for output in cell.outputs)
 
 
 def test_the_readme_links_the_site_of_the_repository():
@@ -195,9 +148,8 @@ def test_the_pages_workflow_publishes_what_make_site_builds():
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())
     steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
     assert any(step.get("run") == "make site" for step in steps)
-    upload = [
-        step for step in steps if step.get("uses", "").startswith("actions/upload-pages-artifact@")
-    ]
+    upload = [step for step in steps
+              if step.get("uses", "").startswith("actions/upload-pages-artifact@")]
     folder = re.search(r"^SITE := (\S+)$", (ROOT / "Makefile").read_text(), re.M).group(1)
     assert [step["with"]["path"] for step in upload] == [f"{folder}/html"]
 
@@ -206,9 +158,8 @@ def test_the_pages_workflow_publishes_what_make_site_builds():
 def browser():
     if CHROMIUM is None:
         pytest.skip("no Chromium installed (Debian: apt-get install chromium)")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright is not installed (extra `test`)"
-    )
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="Playwright is not installed (extra `test`)")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield browser
@@ -251,18 +202,12 @@ def test_in_a_browser_every_page_renders_and_every_link_leads_somewhere(browser,
                 failed.append(target)
         if "/notebooks/" in url:
             _check_notebook_page(page, url, site)
-    broken = [
-        (source, f"{target}#{fragment}")
-        for source, target, fragment in links
-        if target in anchors and fragment and fragment not in anchors[target]
-    ]
+    broken = [(source, f"{target}#{fragment}") for source, target, fragment in links
+              if target in anchors and fragment and fragment not in anchors[target]]
     assert not failed and not broken, (failed, broken)
     pages = {urlparse(url).path.lstrip("/") for url in anchors}
-    built = {
-        str(path.relative_to(site))
-        for path in site.rglob("*.html")
-        if path.parent.name != "_static"
-    }  # the theme's templates
+    built = {str(path.relative_to(site)) for path in site.rglob("*.html")
+             if path.parent.name != "_static"}  # the theme's templates
     # Every page is reachable from the home page (Sphinx's own search page is reached by a form).
     assert built - pages == {"search.html"}, built - pages
     assert sum("notebooks/" in path for path in pages) == len(NOTEBOOKS)
@@ -272,8 +217,7 @@ def _check_notebook_page(page, url, site):
     """Its figures are loaded and its equations typeset by MathJax, without an error."""
     name = urlparse(url).path.rsplit("/", 1)[-1].removesuffix(".html")
     sizes = page.eval_on_selector_all(
-        ".cell_output img", "all => all.map(i => [i.complete, i.naturalWidth, i.naturalHeight])"
-    )
+        ".cell_output img", "all => all.map(i => [i.complete, i.naturalWidth, i.naturalHeight])")
     expected = _figures(nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4))
     assert len(sizes) == expected and all(done and w > 0 and h > 0 for done, w, h in sizes), sizes
     page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
@@ -290,9 +234,8 @@ def test_in_a_browser_search_finds_the_gram_matrix(browser, served):
     page = browser.new_page()
     page.goto(served + "search.html?q=Gram+matrix")
     page.wait_for_selector("#search-results ul.search li")
-    found = page.eval_on_selector_all(
-        "#search-results ul.search li a", "all => all.map(a => a.getAttribute('href'))"
-    )
+    found = page.eval_on_selector_all("#search-results ul.search li a",
+                                      "all => all.map(a => a.getAttribute('href'))")
     assert any("notebooks/02_style_reconstruction.html" in href for href in found), found
 
 
@@ -302,11 +245,8 @@ def test_screenshots_for_the_note(browser, served):
     and the library's reference."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    shots = {
-        "home": "index.html",
-        "notebook-02": "notebooks/02_style_reconstruction.html",
-        "reference": "reference/method.html",
-    }
+    shots = {"home": "index.html", "notebook-02": "notebooks/02_style_reconstruction.html",
+             "reference": "reference/method.html"}
     for name, path in shots.items():
         page.goto(served + path)
         page.wait_for_function("() => !window.MathJax || MathJax.startup?.promise")

@@ -62,14 +62,13 @@ def run_check(exercise, fn, seed=STUDENT_SEED, verbose=True):
     record = EXERCISES[exercise]
     inputs = record.inputs(seed)
     raw = record.probe(fn, inputs)
-    result, verdicts = judge(exercise, inputs, raw, _loop_problem(fn) if record.no_loops else None)
+    result, verdicts = judge(exercise, inputs, raw,
+                             _loop_problem(fn) if record.no_loops else None)
     if verbose:
         for description, problem in verdicts:
             print(("✗ " if problem else "✓ ") + description + (f" — {problem}" if problem else ""))
-        print(
-            f"{exercise}: {result.cases - len(result.failures)}/{result.cases} checks passed, "
-            f"{result.points}/{record.points} points"
-        )
+        print(f"{exercise}: {result.cases - len(result.failures)}/{result.cases} checks passed, "
+              f"{result.points}/{record.points} points")
     return result
 
 
@@ -87,7 +86,6 @@ def _loop_problem(fn):
 
 def _check_function(record):
     """The student's ``check_<name>`` function of one exercise."""
-
     def check(fn, seed=STUDENT_SEED, verbose=True):
         return run_check(record.name, fn, seed, verbose)
 
@@ -100,14 +98,5 @@ def _check_function(record):
 CHECKS = {name: _check_function(record) for name, record in EXERCISES.items()}
 globals().update({check.__name__: check for check in CHECKS.values()})
 
-__all__ = [
-    "EXERCISES",
-    "CHECKS",
-    "CheckResult",
-    "ExerciseFunctions",
-    "STUDENT_SEED",
-    "judge",
-    "references",
-    "run_check",
-    *(check.__name__ for check in CHECKS.values()),
-]
+__all__ = ["EXERCISES", "CHECKS", "CheckResult", "ExerciseFunctions", "STUDENT_SEED", "judge",
+           "references", "run_check", *(check.__name__ for check in CHECKS.values())]

@@ -47,18 +47,11 @@ def probe(evaluator_class, inputs):
     raw = {"build": attempt(build)}
     if "evaluator" not in state:
         missing = Failure("the Evaluator could not be built")
-        return {
-            **raw,
-            "loss": missing,
-            "grads": missing,
-            "runs": missing,
-            "fresh_loss": missing,
-            "fresh_grads": missing,
-        }
+        return {**raw, "loss": missing, "grads": missing, "runs": missing,
+                "fresh_loss": missing, "fresh_grads": missing}
     raw["loss"] = call(state["evaluator"].loss, start.ravel().astype(np.float64))
-    raw["grads"] = attempt(
-        lambda: as_array(state["evaluator"].grads(start.ravel().astype(np.float64)), convert=False)
-    )
+    raw["grads"] = attempt(lambda: as_array(state["evaluator"].grads(
+        start.ravel().astype(np.float64)), convert=False))
     raw["runs"] = attempt(one_evaluation)
     fresh = attempt(fresh_point)
     raw["fresh_loss"], raw["fresh_grads"] = (fresh, fresh) if isinstance(fresh, Failure) else fresh
@@ -68,21 +61,16 @@ def probe(evaluator_class, inputs):
 #: wrong(target, x) for the Evaluator's loss {"a": sum((x - target)^2), "b": 0.5 sum(x^2)} at
 #: a point x; the others are found by the judge.
 MISTAKES = {
-    "one_term": Mistake(
-        "add up all the loss terms in the dict", lambda target, x: np.sum((x - target) ** 2)
-    ),
-    "gradient_of_one_term": Mistake(
-        "take the gradient of the total loss, the sum of all the terms, not of one of them",
-        lambda target, x: [(2 * (x - target)).ravel(), x.ravel()],
-    ),
-    "evaluates_twice": Mistake(
-        "compute loss and gradient together in loss(x) and keep the gradient for grads(x)"
-    ),
-    "never_recomputes": Mistake(
-        "the Evaluator kept the values of an earlier point; a new x "
-        "needs a new evaluation, so compare x with the point the kept "
-        "values belong to"
-    ),
+    "one_term": Mistake("add up all the loss terms in the dict",
+                        lambda target, x: np.sum((x - target) ** 2)),
+    "gradient_of_one_term": Mistake("take the gradient of the total loss, the sum of all the "
+                                    "terms, not of one of them",
+                                    lambda target, x: [(2 * (x - target)).ravel(), x.ravel()]),
+    "evaluates_twice": Mistake("compute loss and gradient together in loss(x) and keep the "
+                               "gradient for grads(x)"),
+    "never_recomputes": Mistake("the Evaluator kept the values of an earlier point; a new x "
+                                "needs a new evaluation, so compare x with the point the kept "
+                                "values belong to"),
     "stale_values": Mistake("evaluate again whenever x is not the point it kept"),
     "float32": Mistake("convert the gradient to float64, which scipy's L-BFGS needs"),
     "not_flat": Mistake("flatten the gradient to a vector, as scipy's L-BFGS works on vectors"),
@@ -100,66 +88,38 @@ def judge(inputs, raw):
             return f"scipy needs float64 gradients, got {got.dtype}. Hint: {hint['float32']}"
         if isinstance(got, np.ndarray) and got.ndim != 1:
             return f"return a flat vector, got shape {got.shape}. Hint: {hint['not_flat']}"
-        return compare(
-            got,
-            expected_grads(start),
-            [
-                (value, hint["gradient_of_one_term"])
-                for value in MISTAKES["gradient_of_one_term"].wrong(target, start)
-            ],
-            rtol=1e-3,
-        )
+        return compare(got, expected_grads(start),
+                       [(value, hint["gradient_of_one_term"]) for value in
+                        MISTAKES["gradient_of_one_term"].wrong(target, start)],
+                       rtol=1e-3)
 
     def one_evaluation(runs):
         if isinstance(runs, Failure):
             return str(runs)
         if isinstance(runs, np.ndarray) and runs.shape == () and runs == 0:
-            return (
-                "loss(x) then grads(x) at a new point did not run the loss at all. Hint: "
-                + hint["never_recomputes"]
-            )
+            return ("loss(x) then grads(x) at a new point did not run the loss at all. Hint: "
+                    + hint["never_recomputes"])
         if not isinstance(runs, np.ndarray) or runs.shape != () or runs != 1:
-            return (
-                f"loss(x) then grads(x) ran the loss {_count(runs)} times, expected once. "
-                f"Hint: {hint['evaluates_twice']}"
-            )
+            return (f"loss(x) then grads(x) ran the loss {_count(runs)} times, expected once. "
+                    f"Hint: {hint['evaluates_twice']}")
         return None
 
     earlier = f"of an earlier point: {hint['stale_values']}"
-    fresh = compare(
-        raw["fresh_grads"],
-        expected_grads(other + 1),
-        [
-            (expected_grads(point), f"grads(x) returned the gradient {earlier}")
-            for point in (start, other)
-        ],
-        rtol=1e-3,
-    ) or compare(
-        raw["fresh_loss"],
-        expected_loss(other + 1),
-        [
-            (expected_loss(point), f"loss(x) returned the loss {earlier}")
-            for point in (start, other)
-        ],
-    )
+    fresh = (compare(raw["fresh_grads"], expected_grads(other + 1),
+                     [(expected_grads(point), f"grads(x) returned the gradient {earlier}")
+                      for point in (start, other)], rtol=1e-3)
+             or compare(raw["fresh_loss"], expected_loss(other + 1),
+                        [(expected_loss(point), f"loss(x) returned the loss {earlier}")
+                         for point in (start, other)]))
     built = raw["build"]
-    return [
-        (
-            "Evaluator(loss_fn, shape) can be built",
-            str(built) if isinstance(built, Failure) else None,
-        ),
-        (
-            "loss(x) is the sum of the loss terms",
-            compare(
-                raw["loss"],
-                expected_loss(start),
-                [(MISTAKES["one_term"].wrong(target, start), hint["one_term"])],
-            ),
-        ),
-        ("grads(x) is the float64 gradient, flattened", gradient_of_start(raw["grads"])),
-        ("one evaluation serves loss(x) and grads(x)", one_evaluation(raw["runs"])),
-        ("a new point gives a new loss and gradient", fresh),
-    ]
+    return [("Evaluator(loss_fn, shape) can be built",
+             str(built) if isinstance(built, Failure) else None),
+            ("loss(x) is the sum of the loss terms", compare(
+                raw["loss"], expected_loss(start),
+                [(MISTAKES["one_term"].wrong(target, start), hint["one_term"])])),
+            ("grads(x) is the float64 gradient, flattened", gradient_of_start(raw["grads"])),
+            ("one evaluation serves loss(x) and grads(x)", one_evaluation(raw["runs"])),
+            ("a new point gives a new loss and gradient", fresh)]
 
 
 def _count(runs):
@@ -167,15 +127,9 @@ def _count(runs):
 
 
 EXERCISE = Exercise(
-    name="Evaluator",
-    points=2,
-    summary=(
-        "Check an Evaluator: right loss and gradient, one evaluation per point, float64 for scipy."
-    ),
-    inputs=inputs,
-    probe=probe,
-    outputs=("build", "loss", "grads", "runs", "fresh_loss", "fresh_grads"),
-    judge=judge,
-    mistakes=MISTAKES,
-    answer=("optimize.Evaluator",),
-)
+    name="Evaluator", points=2,
+    summary=("Check an Evaluator: right loss and gradient, one evaluation per point, float64 for "
+             "scipy."),
+    inputs=inputs, probe=probe,
+    outputs=("build", "loss", "grads", "runs", "fresh_loss", "fresh_grads"), judge=judge,
+    mistakes=MISTAKES, answer=("optimize.Evaluator",))

@@ -31,18 +31,15 @@ class ExerciseFunctions(Mapping):
         if not self._use_mine:
             return {}
         library = references()
-        return {
-            name: self._namespace[name]
-            for name in library
-            if callable(self._namespace.get(name)) and self._namespace[name] is not library[name]
-        }
+        return {name: self._namespace[name] for name in library
+                if callable(self._namespace.get(name))
+                and self._namespace[name] is not library[name]}
 
     def __getattr__(self, name):
         library = references()
         if name.startswith("_") or name not in library:
-            raise AttributeError(
-                f"no exercise is called {name!r}; the exercises are {', '.join(library)}"
-            )
+            raise AttributeError(f"no exercise is called {name!r}; the exercises are "
+                                 f"{', '.join(library)}")
         return self._own().get(name, library[name])
 
     def __getitem__(self, name):

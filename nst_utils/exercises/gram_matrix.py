@@ -20,11 +20,8 @@ def inputs(seed):
 
 
 def probe(fn, inputs):
-    return {
-        "x0": call(fn, tensor(inputs["x0"])),
-        "x1": call(fn, tensor(inputs["x1"])),
-        "gradient": gradient(fn, inputs["x1"], inputs["weights"]),
-    }
+    return {"x0": call(fn, tensor(inputs["x0"])), "x1": call(fn, tensor(inputs["x1"])),
+            "gradient": gradient(fn, inputs["x1"], inputs["weights"])}
 
 
 def _channels_first(x):
@@ -34,27 +31,18 @@ def _channels_first(x):
 
 #: wrong(x) on a case's feature map.
 MISTAKES = {
-    "divided_by_positions": Mistake(
-        "the Gram matrix is a plain sum over positions; do not divide by H*W here",
-        lambda x: gram(x) / area(x),
-    ),
-    "divided_by_size": Mistake(
-        "the Gram matrix is a plain sum over positions; do not divide "
-        "by the map's size H*W*C (or anything) here",
-        lambda x: gram(x) / x.size,
-    ),
-    "wrong_order": Mistake(
-        "you multiplied in the wrong order: the result must be C x C", lambda x: flat(x) @ flat(x).T
-    ),
-    "wrong_reshape": Mistake(
-        "reshaping (H, W, C) straight to (C, H*W) mixes channels; move "
-        "the channel axis first, or reshape to (H*W, C)",
-        lambda x: _channels_first(x) @ _channels_first(x).T,
-    ),
-    "centred": Mistake(
-        "the Gram matrix is not a covariance: do not subtract the channels' means",
-        lambda x: gram(x - x.mean(axis=(0, 1))),
-    ),
+    "divided_by_positions": Mistake("the Gram matrix is a plain sum over positions; do not "
+                                    "divide by H*W here", lambda x: gram(x) / area(x)),
+    "divided_by_size": Mistake("the Gram matrix is a plain sum over positions; do not divide "
+                               "by the map's size H*W*C (or anything) here",
+                               lambda x: gram(x) / x.size),
+    "wrong_order": Mistake("you multiplied in the wrong order: the result must be C x C",
+                           lambda x: flat(x) @ flat(x).T),
+    "wrong_reshape": Mistake("reshaping (H, W, C) straight to (C, H*W) mixes channels; move "
+                             "the channel axis first, or reshape to (H*W, C)",
+                             lambda x: _channels_first(x) @ _channels_first(x).T),
+    "centred": Mistake("the Gram matrix is not a covariance: do not subtract the channels' "
+                       "means", lambda x: gram(x - x.mean(axis=(0, 1)))),
     "outside_ops": OUTSIDE_OPS,
 }
 
@@ -64,35 +52,17 @@ def judge(inputs, raw):
     for key in ("x0", "x1"):
         x = inputs[key]
         height, width, channels = x.shape
-        verdicts.append(
-            (
-                f"random {height}x{width}x{channels} feature map",
-                compare(raw[key], gram(x), hints_for(MISTAKES, x)),
-            )
-        )
-    expected_gradient = gradient(
-        losses.gram_matrix, inputs["x1"].astype(np.float64), inputs["weights"].astype(np.float64)
-    )
-    return verdicts + [
-        (
-            "a gradient flows back to x, and is right",
-            gradient_verdict(raw["gradient"], expected_gradient, verdicts[-1][1]),
-        )
-    ]
+        verdicts.append((f"random {height}x{width}x{channels} feature map",
+                         compare(raw[key], gram(x), hints_for(MISTAKES, x))))
+    expected_gradient = gradient(losses.gram_matrix, inputs["x1"].astype(np.float64),
+                                 inputs["weights"].astype(np.float64))
+    return verdicts + [("a gradient flows back to x, and is right",
+                        gradient_verdict(raw["gradient"], expected_gradient, verdicts[-1][1]))]
 
 
 EXERCISE = Exercise(
-    name="gram_matrix",
-    points=2,
-    summary=(
-        "Check G[k, k'] = sum_ij x[i, j, k] x[i, j, k'] on square and non-square maps, its "
-        "gradient, and no loops."
-    ),
-    inputs=inputs,
-    probe=probe,
-    outputs=("x0", "x1", "gradient"),
-    judge=judge,
-    mistakes=MISTAKES,
-    answer=("losses.gram_matrix", "losses.normalized_gram"),
-    no_loops=True,
-)
+    name="gram_matrix", points=2,
+    summary=("Check G[k, k'] = sum_ij x[i, j, k] x[i, j, k'] on square and non-square maps, its "
+             "gradient, and no loops."),
+    inputs=inputs, probe=probe, outputs=("x0", "x1", "gradient"), judge=judge,
+    mistakes=MISTAKES, answer=("losses.gram_matrix", "losses.normalized_gram"), no_loops=True)

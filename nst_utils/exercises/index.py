@@ -12,16 +12,8 @@ from . import (
 )
 
 #: The exercises' modules in the notebooks' order, which is also the gradebook's.
-MODULES = (
-    feature_reconstruction_loss,
-    preprocess_image,
-    deprocess_image,
-    gram_matrix,
-    style_reconstruction_loss,
-    total_variation_loss,
-    evaluator,
-    weighted_transfer_loss,
-)
+MODULES = (feature_reconstruction_loss, preprocess_image, deprocess_image, gram_matrix,
+           style_reconstruction_loss, total_variation_loss, evaluator, weighted_transfer_loss)
 #: Each exercise's record, keyed by the name of the function or class students write.
 EXERCISES = {module.EXERCISE.name: module.EXERCISE for module in MODULES}
 

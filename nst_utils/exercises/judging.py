@@ -32,11 +32,9 @@ class Mistake(NamedTuple):
 #: value but no gradient (found by `gradient_verdict`).
 OUTSIDE_OPS = Mistake("use keras.ops functions only")
 #: What a student whose loss gives the optimiser no gradient is told.
-NO_GRADIENT_PROBLEM = (
-    "no gradient flows back to the input: the result was computed outside "
-    "keras.ops (NumPy, .numpy(), np.asarray or float() cut the link), so the "
-    f"optimiser could not use it. Hint: {OUTSIDE_OPS.hint}"
-)
+NO_GRADIENT_PROBLEM = ("no gradient flows back to the input: the result was computed outside "
+                       "keras.ops (NumPy, .numpy(), np.asarray or float() cut the link), so the "
+                       f"optimiser could not use it. Hint: {OUTSIDE_OPS.hint}")
 
 
 def hints_for(mistakes, *case):
@@ -46,10 +44,8 @@ def hints_for(mistakes, *case):
     for mistake in mistakes.values():
         if mistake.wrong is not None:
             values = mistake.wrong(*case)
-            pairs += [
-                (value, mistake.hint)
-                for value in (values if isinstance(values, list) else [values])
-            ]
+            pairs += [(value, mistake.hint)
+                      for value in (values if isinstance(values, list) else [values])]
     return pairs
 
 
@@ -69,10 +65,8 @@ def compare(got, expected, hints=(), rtol=1e-4, atol=1e-6):
         message = f"expected {float(expected):.6g}, got {float(got):.6g}"
     else:
         worst = np.unravel_index(np.argmax(np.abs(got - expected)), expected.shape)
-        message = (
-            f"expected {expected[worst]:.6g} at index {tuple(map(int, worst))}, "
-            f"got {got[worst]:.6g}"
-        )
+        message = (f"expected {expected[worst]:.6g} at index {tuple(map(int, worst))}, "
+                   f"got {got[worst]:.6g}")
     return message + _hint(got, hints)
 
 

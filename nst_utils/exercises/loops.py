@@ -7,15 +7,11 @@ for the grader (on the submitted cell's syntax tree, `nst_utils.grader.rules`).
 import ast
 
 #: What the no-loop rule says of a loop over the data, and of a function not written yet.
-LOOP_PROBLEM = (
-    "uses a loop on line {line} ({text}); this exercise asks for a vectorised "
-    "version with keras.ops (only a loop over a shape is allowed, such as "
-    "H, W, C = [int(j) for j in x.shape])"
-)
+LOOP_PROBLEM = ("uses a loop on line {line} ({text}); this exercise asks for a vectorised "
+                "version with keras.ops (only a loop over a shape is allowed, such as "
+                "H, W, C = [int(j) for j in x.shape])")
 NOT_WRITTEN = "nothing to check yet: the function only raises NotImplementedError"
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
-
-
 def loop_verdict(definition, lines, first_line=1):
     """The no-loop rule, one implementation for the students' checks and the grader.
 
@@ -34,9 +30,8 @@ def loop_verdict(definition, lines, first_line=1):
         return None
     line = min(lines_of_loops)
     text = lines[line - 1].strip() if line <= len(lines) else "?"
-    return LOOP_PROBLEM.format(
-        line=line + first_line - 1, text=text if len(text) <= 80 else text[:77] + "..."
-    )
+    return LOOP_PROBLEM.format(line=line + first_line - 1,
+                               text=text if len(text) <= 80 else text[:77] + "...")
 
 
 def _loop_lines(node):
@@ -65,13 +60,11 @@ def _over_shape(node):
 
 def _is_stub(definition):
     """Whether a function's body is only a docstring, ``pass`` and ``raise NotImplementedError``."""
-    body = [
-        statement
-        for statement in getattr(definition, "body", [])
-        if not isinstance(statement, ast.Pass)
-        and not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
-    ]
+    body = [statement for statement in getattr(definition, "body", [])
+            if not isinstance(statement, ast.Pass) and not (
+                isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))]
     return bool(body) and all(
         isinstance(statement, ast.Raise) and "NotImplementedError" in ast.unparse(statement)
-        for statement in body
-    )
+        for statement in body)
+
+

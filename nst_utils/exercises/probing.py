@@ -37,7 +37,6 @@ def gradient(fn, wrt, weights=None):
     `NO_GRADIENT` when the result does not depend on `wrt` through the backend's operations
     (NumPy, ``.numpy()`` or ``float()`` cut the link); a `Failure` when `fn` raises.
     """
-
     def weighted_sum(x):
         y = ops.convert_to_tensor(fn(x))
         return ops.sum(y if weights is None else y * ops.cast(weights, y.dtype))
@@ -53,29 +52,19 @@ def gradient(fn, wrt, weights=None):
 MISMATCH = "whose shapes do not match"
 
 #: How TensorFlow, JAX, PyTorch and NumPy word a shape mismatch, each giving the two shapes.
-_MISMATCHES = [
-    re.compile(pattern)
-    for pattern in (
-        r"Incompatible shapes: \[([\d,]*)\] vs\. \[([\d,]*)\]",
-        r"Matrix size-incompatible: In\[0\]: \[([\d,]*)\], In\[1\]: \[([\d,]*)\]",
-        r"[Ii]ncompatible shapes for broadcasting: (?:shapes=\[)?\(([\d, ]*),?\), \(([\d, ]*),?\)",
-        r"(?:shapes|got) \(([\d, ]*),?\),? (?:and )?\(([\d, ]*),?\)",
-        r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)",
-    )
-]
+_MISMATCHES = [re.compile(pattern) for pattern in (
+    r"Incompatible shapes: \[([\d,]*)\] vs\. \[([\d,]*)\]",
+    r"Matrix size-incompatible: In\[0\]: \[([\d,]*)\], In\[1\]: \[([\d,]*)\]",
+    r"[Ii]ncompatible shapes for broadcasting: (?:shapes=\[)?\(([\d, ]*),?\), \(([\d, ]*),?\)",
+    r"(?:shapes|got) \(([\d, ]*),?\),? (?:and )?\(([\d, ]*),?\)",
+    r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)",
+)]
 
 #: How TensorFlow and PyTorch word two dtypes that do not mix, and their NumPy names.
-_DTYPES = re.compile(
-    r"expected to be an? (\w+) tensor but is an? (\w+) tensor"
-    r"|expected scalar type (\w+) but found (\w+)"
-)
-_DTYPE_NAMES = {
-    "double": "float64",
-    "float": "float32",
-    "half": "float16",
-    "long": "int64",
-    "int": "int32",
-}
+_DTYPES = re.compile(r"expected to be an? (\w+) tensor but is an? (\w+) tensor"
+                     r"|expected scalar type (\w+) but found (\w+)")
+_DTYPE_NAMES = {"double": "float64", "float": "float32", "half": "float16", "long": "int64",
+                "int": "int32"}
 
 
 def attempt(run):
@@ -94,19 +83,15 @@ def _described(error):
     for pattern in _MISMATCHES:
         found = pattern.search(text)
         if found:
-            first, second = (
-                "(" + ", ".join(re.findall(r"\d+", shape)) + ")" for shape in found.groups()
-            )
+            first, second = ("(" + ", ".join(re.findall(r"\d+", shape)) + ")"
+                             for shape in found.groups())
             return f"failed: it combined arrays {MISMATCH}, {first} and {second}"
     found = _DTYPES.search(text)
     if found:
-        first, second = (
-            _DTYPE_NAMES.get(name.lower(), name.lower()) for name in found.groups() if name
-        )
-        return (
-            f"failed: it combined {first} and {second} values, which this backend does not "
-            "mix; convert one of them with ops.cast"
-        )
+        first, second = (_DTYPE_NAMES.get(name.lower(), name.lower())
+                         for name in found.groups() if name)
+        return (f"failed: it combined {first} and {second} values, which this backend does not "
+                "mix; convert one of them with ops.cast")
     # TensorFlow wraps its messages in the names of its graph functions and operations.
     text = re.sub(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\].*", "", text)
     first = (text.strip().splitlines() or [""])[0]

@@ -27,20 +27,14 @@ def inputs(seed):
 
 def probe(fn, inputs):
     base, output, smaller = (tensor(inputs[key]) for key in ("base", "output", "smaller"))
-    return {
-        "random": call(fn, base, output),
-        "sizes_differ": call(fn, base, smaller),
-        "identical": call(fn, base, base),
-        "gradient": gradient(lambda x: fn(base, x), inputs["output"]),
-    }
+    return {"random": call(fn, base, output), "sizes_differ": call(fn, base, smaller),
+            "identical": call(fn, base, base),
+            "gradient": gradient(lambda x: fn(base, x), inputs["output"])}
 
 
 def _style_loss(base, output):
-    return float(
-        numpy_value(
-            losses.style_reconstruction_loss(base.astype(np.float64), output.astype(np.float64))
-        )
-    )
+    return float(numpy_value(losses.style_reconstruction_loss(base.astype(np.float64),
+                                                              output.astype(np.float64))))
 
 
 def _plain_style(base, output):
@@ -48,46 +42,34 @@ def _plain_style(base, output):
     return np.sum((gram(base) - gram(output)) ** 2)
 
 
-_MEAN = (
-    "you took the mean of the squared differences, which divides by the C*C entries of "
-    "the Gram matrix (as the paper's 1/(4 N^2 M^2) does with N = C channels): the style "
-    "loss is 1/4 times their sum"
-)
+_MEAN = ("you took the mean of the squared differences, which divides by the C*C entries of "
+         "the Gram matrix (as the paper's 1/(4 N^2 M^2) does with N = C channels): the style "
+         "loss is 1/4 times their sum")
 #: wrong(base, output) on a case's style and generated feature maps (of different sizes in one
 #: case).
 MISTAKES = {
-    "unnormalised": Mistake(
-        "normalise the Gram matrices, each by its own map's H*W (for maps "
-        "of equal size: divide the sum by (H*W) squared); without it the "
-        "loss is (H*W)^2 times too large",
-        lambda b, o: [_plain_style(b, o) / 4, _plain_style(b, o)],
-    ),
+    "unnormalised": Mistake("normalise the Gram matrices, each by its own map's H*W (for maps "
+                            "of equal size: divide the sum by (H*W) squared); without it the "
+                            "loss is (H*W)^2 times too large",
+                            lambda b, o: [_plain_style(b, o) / 4, _plain_style(b, o)]),
     "no_quarter": Mistake("you left out the factor 1/4", lambda b, o: _style_loss(b, o) * 4),
-    "divided_once": Mistake(
-        "divide by (H*W) squared, not by H*W", lambda b, o: _plain_style(b, o) / (4 * area(b))
-    ),
-    "style_size_only": Mistake(
-        "normalise each Gram matrix by its own map's H*W before "
-        "subtracting: the two maps differ in size",
-        lambda b, o: _plain_style(b, o) / (4 * area(b) ** 2),
-    ),
+    "divided_once": Mistake("divide by (H*W) squared, not by H*W",
+                            lambda b, o: _plain_style(b, o) / (4 * area(b))),
+    "style_size_only": Mistake("normalise each Gram matrix by its own map's H*W before "
+                               "subtracting: the two maps differ in size",
+                               lambda b, o: _plain_style(b, o) / (4 * area(b) ** 2)),
     "mean": Mistake(_MEAN, lambda b, o: _style_loss(b, o) / b.shape[-1] ** 2),
-    "mean_no_quarter": Mistake(
-        "you took the mean of the squared differences and left out the "
-        "1/4: the style loss is 1/4 times their sum",
-        lambda b, o: _style_loss(b, o) * 4 / b.shape[-1] ** 2,
-    ),
-    "mean_unnormalised": Mistake(
-        "a mean over the C*C entries is not the normalisation: sum "
-        "the squared differences and divide each Gram matrix by its "
-        "own map's H*W",
-        lambda b, o: _plain_style(b, o) / (4 * b.shape[-1] ** 2),
-    ),
-    "feature_maps": Mistake(
-        "compare the two maps' Gram matrices, not the maps themselves: "
-        "the style loss must not depend on where features are",
-        lambda b, o: squared_distance(b, o) / (4 * area(b) ** 2) if b.shape == o.shape else np.nan,
-    ),
+    "mean_no_quarter": Mistake("you took the mean of the squared differences and left out the "
+                               "1/4: the style loss is 1/4 times their sum",
+                               lambda b, o: _style_loss(b, o) * 4 / b.shape[-1] ** 2),
+    "mean_unnormalised": Mistake("a mean over the C*C entries is not the normalisation: sum "
+                                 "the squared differences and divide each Gram matrix by its "
+                                 "own map's H*W",
+                                 lambda b, o: _plain_style(b, o) / (4 * b.shape[-1] ** 2)),
+    "feature_maps": Mistake("compare the two maps' Gram matrices, not the maps themselves: "
+                            "the style loss must not depend on where features are",
+                            lambda b, o: (squared_distance(b, o) / (4 * area(b) ** 2)
+                                          if b.shape == o.shape else np.nan)),
     "outside_ops": OUTSIDE_OPS,
 }
 
@@ -95,45 +77,25 @@ MISTAKES = {
 def judge(inputs, raw):
     base, output, smaller = inputs["base"], inputs["output"], inputs["smaller"]
     verdicts = []
-    for description, key, b, o in [
-        ("random 10x10x3 maps", "random", base, output),
-        ("style map 10x10x3, output 6x8x3 (sizes differ)", "sizes_differ", base, smaller),
-    ]:
-        verdicts.append(
-            (
-                description,
-                compare(raw[key], _style_loss(b, o), hints_for(MISTAKES, b, o), rtol=1e-3),
-            )
-        )
+    for description, key, b, o in [("random 10x10x3 maps", "random", base, output),
+                                   ("style map 10x10x3, output 6x8x3 (sizes differ)",
+                                    "sizes_differ", base, smaller)]:
+        verdicts.append((description, compare(raw[key], _style_loss(b, o),
+                                              hints_for(MISTAKES, b, o), rtol=1e-3)))
     verdicts.append(("identical maps give 0", compare(raw["identical"], 0.0, atol=1e-4)))
     expected_gradient = gradient(
         lambda x: losses.style_reconstruction_loss(ops.convert_to_tensor(base, "float64"), x),
-        output.astype(np.float64),
-    )
-    return verdicts + [
-        (
-            "a gradient flows back to output, and is right",
-            gradient_verdict(raw["gradient"], expected_gradient, verdicts[0][1]),
-        )
-    ]
+        output.astype(np.float64))
+    return verdicts + [("a gradient flows back to output, and is right",
+                        gradient_verdict(raw["gradient"], expected_gradient, verdicts[0][1]))]
 
 
 EXERCISE = Exercise(
-    name="style_reconstruction_loss",
-    points=2,
-    summary=(
-        "Check J_S = 1 / (4 (HW)^2) sum (G_base - G_output)^2, also for maps of different "
-        "sizes, its gradient, and no loops."
-    ),
-    inputs=inputs,
-    probe=probe,
-    outputs=("random", "sizes_differ", "identical", "gradient"),
-    judge=judge,
-    mistakes=MISTAKES,
-    answer=(
-        "losses.style_reconstruction_loss",
-        "losses.style_loss_to_target",
-        "losses.normalized_gram",
-    ),
-    no_loops=True,
-)
+    name="style_reconstruction_loss", points=2,
+    summary=("Check J_S = 1 / (4 (HW)^2) sum (G_base - G_output)^2, also for maps of different "
+             "sizes, its gradient, and no loops."),
+    inputs=inputs, probe=probe, outputs=("random", "sizes_differ", "identical", "gradient"),
+    judge=judge, mistakes=MISTAKES,
+    answer=("losses.style_reconstruction_loss", "losses.style_loss_to_target",
+            "losses.normalized_gram"),
+    no_loops=True)

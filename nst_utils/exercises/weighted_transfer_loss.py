@@ -8,16 +8,12 @@ from .random_inputs import normal
 from .record import Exercise
 
 #: The student's function's arguments in the checks, for the probe's stand-in network.
-WEIGHTED_ARGS = {
-    "content_layer": "high",
-    "style_layers": ["low", "high"],
-    "content_weight": 2.0,
-    "style_weights": (3.0, 5.0),
-    "tv_weight": 0.25,
-}
+WEIGHTED_ARGS = {"content_layer": "high", "style_layers": ["low", "high"],
+                 "content_weight": 2.0, "style_weights": (3.0, 5.0), "tv_weight": 0.25}
 #: The terms of the total loss, each also probed for its gradient (raw key "<term>_gradient").
 TERMS = ("content", "style", "tv")
-OUTPUTS = ("keys", "content", "style", "tv", "content_gradient", "style_gradient", "tv_gradient")
+OUTPUTS = ("keys", "content", "style", "tv", "content_gradient", "style_gradient",
+           "tv_gradient")
 
 
 def inputs(seed):
@@ -40,32 +36,23 @@ def probe(fn, inputs):
     for term in TERMS:
         present = term in terms
         raw[term] = attempt(lambda term=term: as_array(terms[term])) if present else missing
-        raw[f"{term}_gradient"] = (
-            gradient(lambda x, term=term: loss(x)[term], image) if present else missing
-        )
+        raw[f"{term}_gradient"] = (gradient(lambda x, term=term: loss(x)[term], image) if present
+                                   else missing)
     return raw
 
 
 def _terms(content, style, image, **changes):
     """The library's three weighted terms on the stand-in network, with `changes` to the
     arguments of `WEIGHTED_ARGS`."""
-    loss = transfer.weighted_transfer_loss(
-        stand_in_extractor, content, style, **{**WEIGHTED_ARGS, **changes}
-    )
+    loss = transfer.weighted_transfer_loss(stand_in_extractor, content, style,
+                                           **{**WEIGHTED_ARGS, **changes})
     return {name: float(numpy_value(value)) for name, value in loss(image).items()}
 
 
 def _unweighted_style(content, style, image):
-    return sum(
-        float(
-            numpy_value(
-                losses.style_reconstruction_loss(
-                    stand_in_extractor(style)[layer][0], stand_in_extractor(image)[layer][0]
-                )
-            )
-        )
-        for layer in WEIGHTED_ARGS["style_layers"]
-    )
+    return sum(float(numpy_value(losses.style_reconstruction_loss(
+        stand_in_extractor(style)[layer][0], stand_in_extractor(image)[layer][0])))
+        for layer in WEIGHTED_ARGS["style_layers"])
 
 
 _LAYERS = WEIGHTED_ARGS["style_layers"]
@@ -74,42 +61,26 @@ _LAYERS = WEIGHTED_ARGS["style_layers"]
 MISTAKES = {
     "content_unweighted": Mistake(
         "multiply the content loss by content_weight",
-        lambda c, s, i: ("content", _terms(c, s, i, content_weight=1.0)["content"]),
-    ),
+        lambda c, s, i: ("content", _terms(c, s, i, content_weight=1.0)["content"])),
     "layer_weights_not_averaged": Mistake(
         "divide each layer's weight by the number of style layers, as the homework does",
-        lambda c, s, i: (
-            "style",
-            _terms(
-                c, s, i, style_weights=[w * len(_LAYERS) for w in WEIGHTED_ARGS["style_weights"]]
-            )["style"],
-        ),
-    ),
-    "style_unweighted": Mistake(
-        "weight each layer's style loss", lambda c, s, i: ("style", _unweighted_style(c, s, i))
-    ),
+        lambda c, s, i: ("style", _terms(c, s, i, style_weights=[
+            w * len(_LAYERS) for w in WEIGHTED_ARGS["style_weights"]])["style"])),
+    "style_unweighted": Mistake("weight each layer's style loss",
+                                lambda c, s, i: ("style", _unweighted_style(c, s, i))),
     "tv_unweighted": Mistake(
         "multiply the total variation by tv_weight",
-        lambda c, s, i: ("tv", _terms(c, s, i, tv_weight=1.0)["tv"]),
-    ),
+        lambda c, s, i: ("tv", _terms(c, s, i, tv_weight=1.0)["tv"])),
     "content_at_a_style_layer": Mistake(
         "compare the content at content_layer; the style layers are for the style term",
-        lambda c, s, i: (
-            "content",
-            [
-                _terms(c, s, i, content_layer=layer)["content"]
-                for layer in _LAYERS
-                if layer != WEIGHTED_ARGS["content_layer"]
-            ],
-        ),
-    ),
+        lambda c, s, i: ("content", [_terms(c, s, i, content_layer=layer)["content"]
+                                     for layer in _LAYERS
+                                     if layer != WEIGHTED_ARGS["content_layer"]])),
     "swapped": Mistake(
         "content and style swapped? The content term compares the image with the content image; "
-        "the style image enters only through Gram matrices"
-    ),
-    "missing_terms": Mistake(
-        "return a function giving a dict with the keys 'content', 'style' and 'tv'"
-    ),
+        "the style image enters only through Gram matrices"),
+    "missing_terms": Mistake("return a function giving a dict with the keys 'content', 'style' "
+                             "and 'tv'"),
     "outside_ops": OUTSIDE_OPS,
 }
 
@@ -121,46 +92,29 @@ def judge(inputs, raw):
     for mistake in MISTAKES.values():
         if mistake.wrong is not None:
             term, values = mistake.wrong(content, style, image)
-            hints[term] += [
-                (value, mistake.hint)
-                for value in (values if isinstance(values, list) else [values])
-            ]
+            hints[term] += [(value, mistake.hint)
+                            for value in (values if isinstance(values, list) else [values])]
     keys = raw["keys"]
     if isinstance(keys, Failure):
         built = str(keys)
         if MISMATCH in built:  # the hint first: the gradebook keeps 300 characters
-            built += (
-                f". Hint: {MISTAKES['swapped'].hint} (it received a content image "
-                f"{content.shape} and a style image {style.shape})"
-            )
+            built += (f". Hint: {MISTAKES['swapped'].hint} (it received a content image "
+                      f"{content.shape} and a style image {style.shape})")
     elif set(keys) != set(TERMS):
         built = MISTAKES["missing_terms"].hint
     else:
         built = None
-    values = {term: compare(raw[term], expected[term], hints[term], rtol=1e-3) for term in TERMS}
-    reference = transfer.weighted_transfer_loss(stand_in_extractor, content, style, **WEIGHTED_ARGS)
-    flows = next(
-        filter(
-            None,
-            (
-                _term_problem(
-                    term,
-                    gradient_verdict(
-                        raw[f"{term}_gradient"],
-                        gradient(lambda x, term=term: reference(x)[term], image),
-                        values[term],
-                    ),
-                )
-                for term in TERMS
-            ),
-        ),
-        None,
-    )
-    return [
-        ("returns a function of the image giving the three terms", built),
-        *[(f"the weighted {term} term", values[term]) for term in TERMS],
-        ("a gradient flows back to the image through each term, and is right", flows),
-    ]
+    values = {term: compare(raw[term], expected[term], hints[term], rtol=1e-3)
+              for term in TERMS}
+    reference = transfer.weighted_transfer_loss(stand_in_extractor, content, style,
+                                                **WEIGHTED_ARGS)
+    flows = next(filter(None, (
+        _term_problem(term, gradient_verdict(raw[f"{term}_gradient"], gradient(
+            lambda x, term=term: reference(x)[term], image), values[term]))
+        for term in TERMS)), None)
+    return [("returns a function of the image giving the three terms", built),
+            *[(f"the weighted {term} term", values[term]) for term in TERMS],
+            ("a gradient flows back to the image through each term, and is right", flows)]
 
 
 def _term_problem(term, problem):
@@ -168,16 +122,8 @@ def _term_problem(term, problem):
 
 
 EXERCISE = Exercise(
-    name="weighted_transfer_loss",
-    points=2,
-    summary=(
-        "Check the three weighted terms and their gradients against the library on a small "
-        "stand-in network."
-    ),
-    inputs=inputs,
-    probe=probe,
-    outputs=OUTPUTS,
-    judge=judge,
-    mistakes=MISTAKES,
-    answer=("transfer.weighted_transfer_loss",),
-)
+    name="weighted_transfer_loss", points=2,
+    summary=("Check the three weighted terms and their gradients against the library on a small "
+             "stand-in network."),
+    inputs=inputs, probe=probe, outputs=OUTPUTS, judge=judge, mistakes=MISTAKES,
+    answer=("transfer.weighted_transfer_loss",))

@@ -67,16 +67,9 @@ def _csv(rows):
     writer.writerow(["submission", *exercises, "total", "max", "sandbox", "reasons"])
     for row in rows:
         reasons = "; ".join(f"{name}: {reason}" for name, reason in row["reasons"].items())
-        writer.writerow(
-            [
-                _inert(row["submission"]),
-                *[row["points"].get(name, "") for name in exercises],
-                row["total"],
-                row["max"],
-                row["sandbox"],
-                _inert(reasons),
-            ]
-        )
+        writer.writerow([_inert(row["submission"]),
+                         *[row["points"].get(name, "") for name in exercises],
+                         row["total"], row["max"], row["sandbox"], _inert(reasons)])
     return buffer.getvalue()
 
 

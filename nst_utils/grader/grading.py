@@ -47,10 +47,8 @@ def grade(submissions, options=None, jobs=1, on_row=None):
     options = options or Options()
     known = assignments()
     if options.assignment is not None and options.assignment not in known:
-        raise NSTError(
-            f"Unknown --assignment '{shown(options.assignment)}'; the solution "
-            f"notebooks in '{SOURCE_DIR}' define: {', '.join(known) or 'none'}."
-        )
+        raise NSTError(f"Unknown --assignment '{shown(options.assignment)}'; the solution "
+                       f"notebooks in '{SOURCE_DIR}' define: {', '.join(known) or 'none'}.")
     if options.sandbox:
         sandbox.check_available()
     rows = [None] * len(submissions)
@@ -83,14 +81,8 @@ def grade_one(path, options, known, builds):
     a timeout, a malformed reply, a notebook from another version, or anything unforeseen that
     its content makes the grader raise, ends as this row's lost points with a one-line reason.
     """
-    row = {
-        "submission": shown(path),
-        "points": {},
-        "reasons": {},
-        "total": 0,
-        "max": 0,
-        "sandbox": "yes" if options.sandbox else "NO (--no-sandbox)",
-    }
+    row = {"submission": shown(path), "points": {}, "reasons": {}, "total": 0, "max": 0,
+           "sandbox": "yes" if options.sandbox else "NO (--no-sandbox)"}
     with _OWN_WORK:
         _grade_safely(row, path, options, known, builds)
     return row
@@ -111,12 +103,9 @@ def _grade_safely(row, path, options, known, builds):
     except sandbox.Stopped:
         raise
     except Exception as error:  # noqa: BLE001 - a submission's content never stops the class
-        _zero(
-            row,
-            list(row["points"]) or known.get(options.assignment, []),
-            f"not graded: the grader could not handle this notebook ({type(error).__name__}); "
-            "it scores 0",
-        )
+        _zero(row, list(row["points"]) or known.get(options.assignment, []),
+              f"not graded: the grader could not handle this notebook ({type(error).__name__}); "
+              "it scores 0")
 
 
 def _zero(row, exercises, reason):
@@ -135,38 +124,25 @@ def _grade_notebook(row, notebook, options, known, builds):
     for name in expected:
         row["points"][name] = 0
         if name not in found:
-            row["reasons"][name] = (
-                f"no cell defines {name} (was the notebook saved from another version?)"
-            )
+            row["reasons"][name] = (f"no cell defines {name} (was the notebook saved from "
+                                    "another version?)")
     present = [name for name in expected if name in found]  # the others have their reason
     cells = _cells_to_run(notebook, found)
     broken, blocked = rules.violations(cells, present)
     cells = [cell for position, cell in enumerate(cells) if position not in blocked]
     seeds = {name: secrets.randbits(128) for name in present}  # never leave this process
     inputs = {name: EXERCISES[name].inputs(seeds[name]) for name in present if name not in broken}
-    steps = [
-        {"kind": "cell", "source": source, "name": f"<cell {index}>", "owners": names}
-        for index, source, names in cells
-    ]
-    steps += [
-        {
-            "kind": "probe",
-            "exercise": name,
-            "owners": [name],
-            "module": EXERCISES[name].probe.__module__,
-            "inputs": {key: encode_array(value) for key, value in inputs[name].items()},
-        }
-        for name in inputs
-    ]
+    steps = [{"kind": "cell", "source": source, "name": f"<cell {index}>", "owners": names}
+             for index, source, names in cells]
+    steps += [{"kind": "probe", "exercise": name, "owners": [name],
+               "module": EXERCISES[name].probe.__module__,
+               "inputs": {key: encode_array(value) for key, value in inputs[name].items()}}
+              for name in inputs]
     _OWN_WORK.release()  # while this sandbox runs, the grader works on other submissions
     try:
         replies, problems, failure = sandbox.run_steps(
             [{key: value for key, value in step.items() if key != "owners"} for step in steps],
-            options.cell_timeout,
-            options.total_timeout,
-            builds.folder(expected),
-            options.sandbox,
-        )
+            options.cell_timeout, options.total_timeout, builds.folder(expected), options.sandbox)
     finally:
         _OWN_WORK.acquire()
     if 0 in problems:  # the preamble, before any of the submission's code
@@ -193,7 +169,8 @@ def _best_match(found, known):
 
     A submission's metadata is never trusted; its cells say which assignment it is.
     """
-    best = max(known.values(), key=lambda exercises: len(set(exercises) & set(found)), default=[])
+    best = max(known.values(), key=lambda exercises: len(set(exercises) & set(found)),
+               default=[])
     return best if set(best) & set(found) else []
 
 
@@ -230,9 +207,8 @@ def _outcomes(steps, replies, problems):
 
 
 def _cell_error(reply):
-    if set(reply) != {"step", "error"} or not (
-        reply["error"] is None or isinstance(reply["error"], str)
-    ):
+    if set(reply) != {"step", "error"} or not (reply["error"] is None
+                                                or isinstance(reply["error"], str)):
         raise Malformed("a cell's reply needs exactly step and error")
     return reply["error"] and f"the cell raised {clean_text(reply['error'])}"
 
@@ -241,11 +217,8 @@ def _probe_outputs(step, reply):
     if set(reply) == {"step", "missing"} and reply["missing"] is True:
         return "missing"
     raw = reply.get("raw")
-    if (
-        set(reply) != {"step", "raw"}
-        or not isinstance(raw, dict)
-        or (set(raw) != set(EXERCISES[step["exercise"]].outputs))
-    ):
+    if set(reply) != {"step", "raw"} or not isinstance(raw, dict) or (
+            set(raw) != set(EXERCISES[step["exercise"]].outputs)):
         raise Malformed(f"the reply for {step['exercise']} does not have its outputs")
     return {key: decode_value(value) for key, value in raw.items()}
 
@@ -267,6 +240,5 @@ def _verdict(name, inputs, outcome, cells):
 
 # What every submission's code may rely on. `tf` only on TensorFlow, where the student versions
 # of before the backend-neutral Evaluator (nst_utils.backend) imported it in their settings cell.
-_PREAMBLE = "import os\nimport re\nimport numpy as np\nimport keras\nfrom keras import ops\n" + (
-    "import tensorflow as tf\n" if backend.NAME == "tensorflow" else ""
-)
+_PREAMBLE = ("import os\nimport re\nimport numpy as np\nimport keras\nfrom keras import ops\n"
+             + ("import tensorflow as tf\n" if backend.NAME == "tensorflow" else ""))

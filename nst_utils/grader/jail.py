@@ -52,12 +52,8 @@ def _check(result, what):
 
 
 def _mount(source, target, fstype, flags, data=None):
-    _check(
-        _libc.mount(
-            _bytes(source), _bytes(target), _bytes(fstype), ctypes.c_ulong(flags), _bytes(data)
-        ),
-        f"mount {target}",
-    )
+    _check(_libc.mount(_bytes(source), _bytes(target), _bytes(fstype), ctypes.c_ulong(flags),
+                       _bytes(data)), f"mount {target}")
 
 
 def _bytes(text):
@@ -67,14 +63,9 @@ def _bytes(text):
 def _locked_flags(path):
     """The flags of the mount holding `path` that a remount inside a user namespace must keep."""
     flags = os.statvfs(path).f_flag
-    pairs = [
-        (os.ST_NOSUID, MS_NOSUID),
-        (os.ST_NODEV, MS_NODEV),
-        (os.ST_NOEXEC, MS_NOEXEC),
-        (os.ST_NOATIME, MS_NOATIME),
-        (os.ST_NODIRATIME, MS_NODIRATIME),
-        (os.ST_RELATIME, MS_RELATIME),
-    ]
+    pairs = [(os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
+             (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME),
+             (os.ST_RELATIME, MS_RELATIME)]
     return sum(mount_flag for stat_flag, mount_flag in pairs if flags & stat_flag)
 
 
@@ -87,7 +78,8 @@ def _bind_read_only(source, root, extra=MS_NOSUID | MS_NODEV):
         os.makedirs(os.path.dirname(target), exist_ok=True)
         open(target, "a").close()
     _mount(source, target, None, MS_BIND | MS_REC)
-    _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | extra | _locked_flags(source))
+    _mount(None, target, None,
+           MS_BIND | MS_REMOUNT | MS_RDONLY | extra | _locked_flags(source))
 
 
 def build_root(config):
@@ -101,13 +93,8 @@ def build_root(config):
     os.makedirs(root + "/tmp")
     _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
     os.makedirs(root + home)
-    _mount(
-        "tmpfs",
-        root + home,
-        "tmpfs",
-        MS_NOSUID | MS_NODEV,
-        f"size={size},mode=700,uid={config['uid']},gid={config['gid']}",
-    )
+    _mount("tmpfs", root + home, "tmpfs", MS_NOSUID | MS_NODEV,
+           f"size={size},mode=700,uid={config['uid']},gid={config['gid']}")
     for path in config["read_only"]:
         if os.path.islink(path):  # /bin -> usr/bin on merged-/usr systems
             os.makedirs(os.path.dirname(root + path), exist_ok=True)
@@ -116,23 +103,13 @@ def build_root(config):
             _bind_read_only(path, root)
     for path in config["hidden"]:
         if os.path.isdir(root + path):
-            _mount(
-                "tmpfs", root + path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=555"
-            )
+            _mount("tmpfs", root + path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV,
+                   "size=4k,mode=555")
     if config.get("library"):
         os.makedirs(root + LIBRARY_MOUNT)
         _mount(config["library"], root + LIBRARY_MOUNT, None, MS_BIND | MS_REC)
-        _mount(
-            None,
-            root + LIBRARY_MOUNT,
-            None,
-            MS_BIND
-            | MS_REMOUNT
-            | MS_RDONLY
-            | MS_NOSUID
-            | MS_NODEV
-            | _locked_flags(config["library"]),
-        )
+        _mount(None, root + LIBRARY_MOUNT, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID
+               | MS_NODEV | _locked_flags(config["library"]))
     for device in DEVICES:
         _bind_read_only(f"/dev/{device}", root, extra=MS_NOSUID)
     os.symlink("/proc/self/fd", root + "/dev/fd")
@@ -175,44 +152,19 @@ def drop_rights(config):
 #: exercise needs (io_uring, bpf, userfaultfd, perf). clone3 answers ENOSYS, so that the C library
 #: falls back to clone, whose namespace flags the filter can read.
 SECCOMP_DENIED = {  # name: (number on x86_64, number on aarch64)
-    "unshare": (272, 97),
-    "setns": (308, 268),
-    "mount": (165, 40),
-    "umount2": (166, 39),
-    "pivot_root": (155, 41),
-    "chroot": (161, 51),
-    "keyctl": (250, 219),
-    "add_key": (248, 217),
-    "request_key": (249, 218),
-    "memfd_create": (319, 279),
-    "memfd_secret": (447, 447),
-    "shmget": (29, 194),
-    "io_uring_setup": (425, 425),
-    "bpf": (321, 280),
-    "userfaultfd": (323, 282),
-    "perf_event_open": (298, 241),
-    "open_tree": (428, 428),
-    "move_mount": (429, 429),
-    "fsopen": (430, 430),
-    "fsmount": (432, 432),
-    "fspick": (433, 433),
-    "mount_setattr": (442, 442),
-    "open_by_handle_at": (304, 265),
-}
+    "unshare": (272, 97), "setns": (308, 268), "mount": (165, 40), "umount2": (166, 39),
+    "pivot_root": (155, 41), "chroot": (161, 51), "keyctl": (250, 219), "add_key": (248, 217),
+    "request_key": (249, 218), "memfd_create": (319, 279), "memfd_secret": (447, 447),
+    "shmget": (29, 194), "io_uring_setup": (425, 425), "bpf": (321, 280),
+    "userfaultfd": (323, 282), "perf_event_open": (298, 241), "open_tree": (428, 428),
+    "move_mount": (429, 429), "fsopen": (430, 430), "fsmount": (432, 432), "fspick": (433, 433),
+    "mount_setattr": (442, 442), "open_by_handle_at": (304, 265)}
 MACHINES = ("x86_64", "aarch64")  # the columns of SECCOMP_DENIED
 SECCOMP_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}  # AUDIT_ARCH_*
 SYS_CLONE, SYS_CLONE3 = {"x86_64": 56, "aarch64": 220}, 435
 #: CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET and NEWTIME.
-CLONE_NAMESPACES = (
-    0x00020000
-    | 0x02000000
-    | 0x04000000
-    | 0x08000000
-    | 0x10000000
-    | 0x20000000
-    | 0x40000000
-    | 0x00000080
-)
+CLONE_NAMESPACES = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 \
+    | 0x20000000 | 0x40000000 | 0x00000080
 X32_SYSCALL_BIT = 0x40000000
 PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
 RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS = 0x7FFF0000, 0x00050000, 0x80000000
@@ -220,12 +172,8 @@ EPERM, ENOSYS = 1, 38
 
 
 class _SockFilter(ctypes.Structure):
-    _fields_ = [
-        ("code", ctypes.c_uint16),
-        ("jt", ctypes.c_uint8),
-        ("jf", ctypes.c_uint8),
-        ("k", ctypes.c_uint32),
-    ]
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
+                ("k", ctypes.c_uint32)]
 
 
 class _SockFprog(ctypes.Structure):
@@ -236,12 +184,9 @@ def seccomp_program(machine):
     """The classic-BPF program of the filter, as (code, jt, jf, k) tuples."""
     load, jeq, jset, jge, ret = 0x20, 0x15, 0x45, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|..., RET
     denied = sorted(numbers[MACHINES.index(machine)] for numbers in SECCOMP_DENIED.values())
-    program = [
-        (load, 0, 0, 4),  # seccomp_data.arch
-        (jeq, 1, 0, SECCOMP_ARCH[machine]),
-        (ret, 0, 0, RET_KILL_PROCESS),
-        (load, 0, 0, 0),
-    ]  # seccomp_data.nr
+    program = [(load, 0, 0, 4),  # seccomp_data.arch
+               (jeq, 1, 0, SECCOMP_ARCH[machine]), (ret, 0, 0, RET_KILL_PROCESS),
+               (load, 0, 0, 0)]  # seccomp_data.nr
     if machine == "x86_64":  # the x32 ABI's numbers would dodge every comparison below
         program.append((jge, 0, 1, X32_SYSCALL_BIT))
         program.append((ret, 0, 0, RET_ERRNO | EPERM))
@@ -268,10 +213,8 @@ def install_seccomp_filter():
     program = seccomp_program(machine)
     filters = (_SockFilter * len(program))(*program)
     fprog = _SockFprog(len(program), filters)
-    _check(
-        _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0),
-        "seccomp filter",
-    )
+    _check(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0),
+           "seccomp filter")
 
 
 class _CapHeader(ctypes.Structure):

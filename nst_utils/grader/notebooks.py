@@ -28,7 +28,8 @@ def defined_names(source):
         tree = ast.parse(source)
     except SyntaxError:
         return []
-    return [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+    return [node.name for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
 
 
 def exercises_in(notebook):
@@ -44,10 +45,8 @@ def exercises_in(notebook):
 
 def exercise_metadata(notebook, assignment):
     """An assignment's name and its exercises' points, as recorded in its notebooks."""
-    return {
-        "assignment": assignment,
-        "exercises": {name: EXERCISES[name].points for name in exercises_in(notebook)},
-    }
+    return {"assignment": assignment,
+            "exercises": {name: EXERCISES[name].points for name in exercises_in(notebook)}}
 
 
 def assignments(source_dir=SOURCE_DIR):
@@ -63,9 +62,8 @@ def assignments(source_dir=SOURCE_DIR):
 def runnable(source):
     """A cell's source with its IPython magics and shell escapes, which plain parsing rejects,
     blanked out (so that line numbers stay the cell's own)."""
-    return "\n".join(
-        "" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n")
-    )
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                     for line in source.split("\n"))
 
 
 def imports_of(source):
@@ -74,6 +72,5 @@ def imports_of(source):
         tree = ast.parse(runnable(source))
     except SyntaxError:
         return ""
-    return "\n".join(
-        ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
-    )
+    return "\n".join(ast.unparse(node) for node in tree.body
+                     if isinstance(node, (ast.Import, ast.ImportFrom)))

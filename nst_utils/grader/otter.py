@@ -38,26 +38,16 @@ def master_notebook(notebook, assignment):
         meta = cell.metadata.pop("nbgrader", {})
         if index in owners:
             first = owners[index][0]
-            cells += [
-                _raw(
-                    f"# BEGIN QUESTION\nname: {first}\npoints: {EXERCISES[first].points}\n"
-                    "all_or_nothing: true"
-                ),
-                _raw("# BEGIN SOLUTION"),
-                _otter_regions(cell),
-                _raw("# END SOLUTION"),
-            ]
+            cells += [_raw(f"# BEGIN QUESTION\nname: {first}\npoints: {EXERCISES[first].points}\n"
+                           "all_or_nothing: true"),
+                      _raw("# BEGIN SOLUTION"), _otter_regions(cell), _raw("# END SOLUTION")]
             opened = first
         elif _CHECK_CALL.search(cell.source) and meta.get("grade"):
             check, function = _CHECK_CALL.search(cell.source).groups()
             exercise = next(name for name in EXERCISES if name.lower() == check.lower())
             if exercise != opened:  # the second exercise of a shared answer cell
-                cells.append(
-                    _raw(
-                        f"# BEGIN QUESTION\nname: {exercise}\n"
-                        f"points: {EXERCISES[exercise].points}\nall_or_nothing: true"
-                    )
-                )
+                cells.append(_raw(f"# BEGIN QUESTION\nname: {exercise}\n"
+                                  f"points: {EXERCISES[exercise].points}\nall_or_nothing: true"))
             cells += [*_tests(check, function, EXERCISES[exercise].points), _raw("# END QUESTION")]
             cell.source = _CHECK_CALL.search(cell.source).group(0)
             cells.append(cell)
@@ -99,20 +89,15 @@ def _otter_regions(cell):
 def _tests(check, function, points):
     """The tests block of an exercise: its public check, and the check on fresh inputs."""
     public = f"check_{check}({function}, verbose=False).points"
-    hidden = (
-        f"# HIDDEN\nimport secrets\n"
-        f"check_{check}({function}, seed=secrets.randbits(64), verbose=False).points"
-    )
+    hidden = (f"# HIDDEN\nimport secrets\n"
+              f"check_{check}({function}, seed=secrets.randbits(64), verbose=False).points")
     tests = []
     for source in (public, hidden):
         test = _cell("code", source)
         test.execution_count = None
         # otter takes a doctest's expected output from the cell's output: full points
-        test.outputs = [
-            nbformat.v4.new_output(
-                "execute_result", {"text/plain": str(points)}, execution_count=None
-            )
-        ]
+        test.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": str(points)},
+                                               execution_count=None)]
         tests.append(test)
     return [_raw("# BEGIN TESTS"), *tests, _raw("# END TESTS")]
 
@@ -121,21 +106,13 @@ def _manual_question(name, points, cell):
     """A question graded by hand: the prompt stays, the model answer is the solution."""
     question = _raw(f"# BEGIN QUESTION\nname: {name}\npoints: {points}\nmanual: true")
     if cell.cell_type == "code":
-        return [
-            question,
-            _raw("# BEGIN SOLUTION"),
-            _otter_regions(cell),
-            _raw("# END SOLUTION"),
-            _raw("# END QUESTION"),
-        ]
+        return [question, _raw("# BEGIN SOLUTION"), _otter_regions(cell),
+                _raw("# END SOLUTION"), _raw("# END QUESTION")]
     prompt, _, rest = cell.source.partition("### BEGIN SOLUTION")
     answer = rest.partition("### END SOLUTION")[0].strip()
     cells = [question]
     if prompt.strip():
-        cells += [_raw("# BEGIN PROMPT"), _cell("markdown", prompt.strip()), _raw("# END PROMPT")]
-    return cells + [
-        _raw("# BEGIN SOLUTION"),
-        _cell("markdown", answer),
-        _raw("# END SOLUTION"),
-        _raw("# END QUESTION"),
-    ]
+        cells += [_raw("# BEGIN PROMPT"), _cell("markdown", prompt.strip()),
+                  _raw("# END PROMPT")]
+    return cells + [_raw("# BEGIN SOLUTION"), _cell("markdown", answer),
+                    _raw("# END SOLUTION"), _raw("# END QUESTION")]

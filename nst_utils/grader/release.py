@@ -18,17 +18,13 @@ from . import otter
 from .notebooks import BEGIN, SOURCE_DIR, exercise_metadata, exercises_in
 
 #: nbgrader's delimiters, found anywhere in a line as nbgrader finds them.
-REGIONS = {
-    "solution": ("BEGIN SOLUTION", "END SOLUTION"),
-    "hidden tests": ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS"),
-}
+REGIONS = {"solution": ("BEGIN SOLUTION", "END SOLUTION"),
+           "hidden tests": ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")}
 #: nbgrader's stubs for a solution region in a code and in a markdown cell.
 STUDENT_STUB, TEXT_STUB = "# YOUR CODE HERE\nraise NotImplementedError()", "YOUR ANSWER HERE"
 #: An "Open in Colab" link to a solution notebook; a student version's opens the student version.
-COLAB_SOLUTIONS = re.compile(
-    r"(colab\.research\.google\.com/github/\S+?/notebooks/)"
-    r"(?=[^/\s)]+\))"
-)
+COLAB_SOLUTIONS = re.compile(r"(colab\.research\.google\.com/github/\S+?/notebooks/)"
+                             r"(?=[^/\s)]+\))")
 
 
 def make_student_version(notebook):
@@ -51,10 +47,8 @@ def make_student_version(notebook):
         where = f"cell {index} ({cell.get('id', 'no id')})"
         source, replaced = _replace_region(cell.source, "solution", stub, where)
         if replaced and not solution:
-            raise NSTError(
-                f"The {where} has a solution region but no nbgrader solution "
-                "metadata; mark it as a solution cell."
-            )
+            raise NSTError(f"The {where} has a solution region but no nbgrader solution "
+                           "metadata; mark it as a solution cell.")
         cell.source = source if replaced or not solution else stub
         cell.source = _replace_region(cell.source, "hidden tests", None, where)[0]
         _lock(cell)
@@ -84,16 +78,15 @@ def _replace_region(source, kind, stub, where):
     for line in source.split("\n"):
         if begin in line:
             inside = found = True
-            indent = line[: len(line) - len(line.lstrip())]
+            indent = line[:len(line) - len(line.lstrip())]
             lines += [indent + stub_line for stub_line in (stub.split("\n") if stub else [])]
         elif end in line:
             inside = False
         elif not inside:
             lines.append(line)
     if inside:
-        raise NSTError(
-            f"The {where} opens a {kind} region that never ends; add the line ### {end}."
-        )
+        raise NSTError(f"The {where} opens a {kind} region that never ends; add the line "
+                       f"### {end}.")
     return "\n".join(lines), found
 
 
@@ -117,11 +110,8 @@ def assign(source_dir=SOURCE_DIR, out_dir=None, target="nbgrader"):
             notebook.metadata["nst"] = metadata
             atomic_write(path, text_writer(nbformat.writes(notebook) + "\n"), overwrite=True)
         try:
-            released = (
-                otter.master_notebook(notebook, path.stem)
-                if target == "otter"
-                else make_student_version(notebook)
-            )
+            released = (otter.master_notebook(notebook, path.stem) if target == "otter"
+                        else make_student_version(notebook))
         except NSTError as error:
             raise NSTError(f"{path}: {error}") from None
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -32,99 +32,22 @@ from .sandbox_library import grader_module
 #: The library's own answer to each exercise: using any of these scores 0 for that exercise.
 #: The grader's sandbox does not hold them either (`nst_utils.grader.sandbox_library`); this rule
 #: is the students' early warning and the grader's first line, which names what was borrowed.
-BORROWED = {
-    name: [library_object(dotted) for dotted in record.answer] for name, record in EXERCISES.items()
-}
+BORROWED = {name: [library_object(dotted) for dotted in record.answer]
+            for name, record in EXERCISES.items()}
 #: Modules no exercise needs: files, processes, imports, introspection, the network.
 FORBIDDEN_MODULES = {
-    "os",
-    "posix",
-    "sys",
-    "io",
-    "pathlib",
-    "shutil",
-    "glob",
-    "tempfile",
-    "fcntl",
-    "mmap",
-    "subprocess",
-    "multiprocessing",
-    "threading",
-    "concurrent",
-    "signal",
-    "resource",
-    "pty",
-    "socket",
-    "select",
-    "asyncio",
-    "urllib",
-    "http",
-    "requests",
-    "importlib",
-    "pkgutil",
-    "zipimport",
-    "runpy",
-    "site",
-    "sysconfig",
-    "builtins",
-    "gc",
-    "inspect",
-    "types",
-    "ctypes",
-    "code",
-    "codeop",
-    "dis",
-    "ast",
-    "tokenize",
-    "linecache",
-    "pickle",
-    "marshal",
-    "copyreg",
-    "operator",
-    "atexit",
-    "json",
-    "nbformat",
-    "nbclient",
-    "IPython",
-    "ipykernel",
-}
-FORBIDDEN_CALLS = {
-    "exec",
-    "eval",
-    "compile",
-    "__import__",
-    "globals",
-    "vars",
-    "locals",
-    "open",
-    "breakpoint",
-    "input",
-    "setattr",
-    "delattr",
-}
-FILE_METHODS = {
-    "open",
-    "read_text",
-    "read_bytes",
-    "write_text",
-    "write_bytes",
-    "load",
-    "save",
-    "savez",
-    "savez_compressed",
-    "loadtxt",
-    "savetxt",
-    "genfromtxt",
-    "fromfile",
-    "tofile",
-    "memmap",
-    "read_file",
-    "write_file",
-    "get_file",
-    "load_model",
-    "system",
-    "popen",
-}
+    "os", "posix", "sys", "io", "pathlib", "shutil", "glob", "tempfile", "fcntl", "mmap",
+    "subprocess", "multiprocessing", "threading", "concurrent", "signal", "resource", "pty",
+    "socket", "select", "asyncio", "urllib", "http", "requests", "importlib", "pkgutil",
+    "zipimport", "runpy", "site", "sysconfig", "builtins", "gc", "inspect", "types", "ctypes",
+    "code", "codeop", "dis", "ast", "tokenize", "linecache", "pickle", "marshal", "copyreg",
+    "operator", "atexit", "json", "nbformat", "nbclient", "IPython", "ipykernel"}
+FORBIDDEN_CALLS = {"exec", "eval", "compile", "__import__", "globals", "vars", "locals", "open",
+                   "breakpoint", "input", "setattr", "delattr"}
+FILE_METHODS = {"open", "read_text", "read_bytes", "write_text", "write_bytes", "load", "save",
+                "savez", "savez_compressed", "loadtxt", "savetxt", "genfromtxt", "fromfile",
+                "tofile", "memmap", "read_file", "write_file", "get_file", "load_model",
+                "system", "popen"}
 ALLOWED_DUNDERS = {"__init__", "__call__", "__name__"}
 
 
@@ -153,8 +76,7 @@ def violations(cells, exercises):
                 reason = _first_violation(_scope(tree, name, names), name, aliases, stars, own)
                 if reason or position in blocked:
                     per_exercise[name] = reason or (
-                        f"not run: its cell breaks the grader's rules ({blocked[position]})"
-                    )
+                        f"not run: its cell breaks the grader's rules ({blocked[position]})")
     return per_exercise, blocked
 
 
@@ -168,10 +90,8 @@ def _rebinding(tree, position, designated):
     for node in tree.body:
         bound = _top_level_names(node)
         for name in bound & set(designated):
-            if not (
-                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                and designated[name] == position
-            ):
+            if not (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                    and designated[name] == position):
                 return f"rebinds {name} outside its own definition"
     return None
 
@@ -216,8 +136,7 @@ def _definition(tree, name):
     found = None
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and (
-            node.name == name
-        ):
+                node.name == name):
             found = node
     return found
 
@@ -227,14 +146,10 @@ def _scope(tree, exercise, names):
     exercises' definitions (imports, helpers, assignments)."""
     others = {name for name in names if name != exercise}
     definition = _definition(tree, exercise)
-    return [
-        node
-        for node in tree.body
-        if not (
-            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-            and (node.name in others or node.name == exercise)
-        )
-    ] + ([definition] if definition is not None else [])
+    return [node for node in tree.body
+            if not (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                    and (node.name in others or node.name == exercise))] + (
+        [definition] if definition is not None else [])
 
 
 def _bindings(trees):
@@ -333,11 +248,8 @@ def _node_violation(node, exercise, aliases, stars, own):
         func = node.func
         if isinstance(func, ast.Attribute) and func.attr in FILE_METHODS:
             return f"reads or writes files or runs programs (.{func.attr}), which no exercise needs"
-        if (
-            isinstance(func, ast.Name)
-            and func.id in ("getattr", "hasattr")
-            and (len(node.args) < 2 or not isinstance(node.args[1], ast.Constant))
-        ):
+        if isinstance(func, ast.Name) and func.id in ("getattr", "hasattr") and (
+                len(node.args) < 2 or not isinstance(node.args[1], ast.Constant)):
             return f"uses {func.id} with a computed name, which the grader does not allow"
     for target in _changed(node):
         path = _path(target, aliases, stars, own)
@@ -377,12 +289,10 @@ def _path_violation(path, exercise):
     for depth, obj in enumerate(chain):
         name = getattr(obj, "__name__", "")
         if grader_module(name) or grader_module(getattr(obj, "__module__", None) or ""):
-            return f"uses {'.'.join(path.split('.')[: depth + 1])}, the grader's own code"
+            return f"uses {'.'.join(path.split('.')[:depth + 1])}, the grader's own code"
         if exercise and any(obj is borrowed for borrowed in BORROWED[exercise]):
-            return (
-                f"borrowed answer: uses the library's own {obj.__module__}."
-                f"{obj.__qualname__} instead of its own code"
-            )
+            return (f"borrowed answer: uses the library's own {obj.__module__}."
+                    f"{obj.__qualname__} instead of its own code")
     return None
 
 

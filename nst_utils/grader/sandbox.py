@@ -35,13 +35,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 JAIL = Path(__file__).resolve().parent / "jail.py"
 #: Resource limits of every process in a sandbox (setrlimit names and values). PyTorch's wheel
 #: maps its CUDA libraries at import, over 3 GiB of address space even where no GPU is used.
-LIMITS = {
-    "RLIMIT_AS": (4 if backend.NAME == "torch" else 3) << 30,
-    "RLIMIT_NPROC": 64,
-    "RLIMIT_FSIZE": 32 << 20,
-    "RLIMIT_NOFILE": 256,
-    "RLIMIT_CORE": 0,
-}
+LIMITS = {"RLIMIT_AS": (4 if backend.NAME == "torch" else 3) << 30, "RLIMIT_NPROC": 64,
+          "RLIMIT_FSIZE": 32 << 20, "RLIMIT_NOFILE": 256, "RLIMIT_CORE": 0}
 #: Size of each of the sandbox's two writable tmpfs folders, /tmp and its home.
 TMPFS_SIZE = "64m"
 HOME = "/home/student"
@@ -51,29 +46,17 @@ MAX_REPLY_LINE, MAX_REPLY = 4 << 20, 16 << 20
 #: Seconds a sandbox has to start (interpreter and TensorFlow) before its first step.
 STARTUP_TIMEOUT = 120
 #: The environment inside, and nothing else: single-threaded numerics keep within RLIMIT_NPROC.
-ENV = {
-    "PATH": "/usr/local/bin:/usr/bin:/bin",
-    "HOME": HOME,
-    "TMPDIR": "/tmp",
-    "LANG": "C.UTF-8",
-    "TF_CPP_MIN_LOG_LEVEL": "2",
-    "TF_NUM_INTRAOP_THREADS": "1",
-    "TF_NUM_INTEROP_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "MPLBACKEND": "Agg",
-    "NST_QUICK": "1",
-    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
-    "KERAS_BACKEND": backend.NAME,
-}
+ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": HOME, "TMPDIR": "/tmp",
+       "LANG": "C.UTF-8", "TF_CPP_MIN_LOG_LEVEL": "2", "TF_NUM_INTRAOP_THREADS": "1",
+       "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+       "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "NST_QUICK": "1",
+       "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+       "KERAS_BACKEND": backend.NAME}
 NAMESPACES = ["--mount", "--pid", "--net", "--ipc", "--uts", "--fork", "--kill-child"]
-HOW_TO_ENABLE = (
-    "enable unprivileged user namespaces (`sudo sysctl -w "
-    "kernel.unprivileged_userns_clone=1`, or on Ubuntu 24.04 `sudo sysctl -w "
-    "kernel.apparmor_restrict_unprivileged_userns=0`) or run the grader as root; or "
-    "pass --no-sandbox to grade without one (only for submissions you trust)"
-)
+HOW_TO_ENABLE = ("enable unprivileged user namespaces (`sudo sysctl -w "
+                 "kernel.unprivileged_userns_clone=1`, or on Ubuntu 24.04 `sudo sysctl -w "
+                 "kernel.apparmor_restrict_unprivileged_userns=0`) or run the grader as root; or "
+                 "pass --no-sandbox to grade without one (only for submissions you trust)")
 
 _free_slots, _slots_lock = set(), threading.Lock()
 _next_slot = itertools.count()
@@ -99,41 +82,22 @@ def read_only_paths():
     """What the sandbox sees of the host, read-only: system libraries, Python and the package
     folders on its path (a virtual environment's .pth may add another one). Not the installed
     nst_utils: the sandbox imports the library built for it."""
-    paths = {
-        "/usr",
-        "/bin",
-        "/sbin",
-        "/lib",
-        "/lib32",
-        "/lib64",
-        "/libx32",
-        "/etc/ld.so.cache",
-        sys.prefix,
-        sys.base_prefix,
-        sys.exec_prefix,
-        sys.base_exec_prefix,
-    }
-    paths |= {
-        entry
-        for entry in sys.path
-        if os.path.isdir(entry)
-        and os.path.basename(entry) in ("site-packages", "dist-packages")
-        and entry != site.getusersitepackages()
-    }  # -I leaves the user's own out anyway
+    paths = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+             "/etc/ld.so.cache", sys.prefix, sys.base_prefix, sys.exec_prefix,
+             sys.base_exec_prefix}
+    paths |= {entry for entry in sys.path if os.path.isdir(entry)
+              and os.path.basename(entry) in ("site-packages", "dist-packages")
+              and entry != site.getusersitepackages()}  # -I leaves the user's own out anyway
     paths |= {os.path.realpath(path) for path in paths}  # a virtual environment behind a symlink
-    return sorted(
-        path for path in paths if not any(path.startswith(other + "/") for other in paths)
-    )
+    return sorted(path for path in paths
+                  if not any(path.startswith(other + "/") for other in paths))
 
 
 def hidden_paths():
     """What the sandbox must not see inside its read-only paths: the installed package with the
     answers and the solution notebooks, where it lies inside them (a wheel in site-packages)."""
-    return (
-        [str(PACKAGE_DIR)]
-        if any(str(PACKAGE_DIR).startswith(path + "/") for path in read_only_paths())
-        else []
-    )
+    return [str(PACKAGE_DIR)] if any(str(PACKAGE_DIR).startswith(path + "/")
+                                     for path in read_only_paths()) else []
 
 
 def _take_slot():
@@ -150,20 +114,11 @@ def _sandbox_id(slot):
 
 def _config(namespaces, home, cpu_seconds, library, result_fd=None, slot=0):
     uid = _sandbox_id(slot) if os.getuid() == 0 else 0
-    return {
-        "namespaces": namespaces,
-        "root": None,
-        "home": HOME if namespaces else home,
-        "result_fd": result_fd,
-        "library": library and str(library),
-        "read_only": read_only_paths(),
-        "hidden": hidden_paths(),
-        "uid": uid,
-        "gid": uid,
-        "tmpfs_size": TMPFS_SIZE,
-        "limits": {**LIMITS, "RLIMIT_CPU": int(cpu_seconds)},
-        "env": ENV,
-    }
+    return {"namespaces": namespaces, "root": None, "home": HOME if namespaces else home,
+            "result_fd": result_fd, "library": library and str(library),
+            "read_only": read_only_paths(), "hidden": hidden_paths(), "uid": uid, "gid": uid,
+            "tmpfs_size": TMPFS_SIZE,
+            "limits": {**LIMITS, "RLIMIT_CPU": int(cpu_seconds)}, "env": ENV}
 
 
 def _command(config):
@@ -171,41 +126,28 @@ def _command(config):
     if not config["namespaces"]:
         return python
     user = [] if os.getuid() == 0 else ["--user", "--map-root-user"]
-    return [
-        shutil.which("setpriv") or "setpriv",
-        "--pdeathsig",
-        "KILL",
-        shutil.which("unshare") or "unshare",
-        *user,
-        *NAMESPACES,
-        *python,
-    ]
+    return [shutil.which("setpriv") or "setpriv", "--pdeathsig", "KILL",
+            shutil.which("unshare") or "unshare", *user, *NAMESPACES, *python]
 
 
 def check_available():
     """Raise `NSTError` (one line: what is missing, how to enable it) if no sandbox can be built."""
     for tool in ("unshare", "setpriv"):
         if shutil.which(tool) is None:
-            raise NSTError(
-                f"Cannot build a sandbox for the submissions: util-linux `{tool}` is "
-                f"not installed; install util-linux, {HOW_TO_ENABLE}."
-            )
+            raise NSTError(f"Cannot build a sandbox for the submissions: util-linux `{tool}` is "
+                           f"not installed; install util-linux, {HOW_TO_ENABLE}.")
     with tempfile.TemporaryDirectory(prefix="nst-sandbox-") as root:
         config = {**_config(True, None, 10, None), "root": root, "check_only": True}
         try:
-            done = subprocess.run(
-                _command(config), capture_output=True, timeout=60, env=ENV, start_new_session=True
-            )
+            done = subprocess.run(_command(config), capture_output=True, timeout=60,
+                                  env=ENV, start_new_session=True)
         except subprocess.TimeoutExpired:
-            raise NSTError(
-                "Cannot build a sandbox for the submissions: a test sandbox did not "
-                "start within 60 s."
-            ) from None
+            raise NSTError("Cannot build a sandbox for the submissions: a test sandbox did not "
+                           "start within 60 s.") from None
     if done.returncode != 0:
         lines = done.stderr.decode(errors="replace").strip().splitlines() or ["no message"]
-        raise NSTError(
-            f"Cannot build a sandbox for the submissions ({lines[-1][:200]}); {HOW_TO_ENABLE}."
-        )
+        raise NSTError(f"Cannot build a sandbox for the submissions ({lines[-1][:200]}); "
+                       f"{HOW_TO_ENABLE}.")
 
 
 class Session:
@@ -223,15 +165,9 @@ class Session:
             config["root"] = self._dirs[0]  # an empty mount point, only mounted over inside
         self._cgroups = Cgroups.create(self._slot) if namespaces else None
         self._proc = subprocess.Popen(
-            _joining(self._cgroups, _command(config)),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            pass_fds=(write_end,),
-            env=ENV,
-            start_new_session=True,
-            cwd=self._dirs[0],
-        )
+            _joining(self._cgroups, _command(config)), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=(write_end,), env=ENV,
+            start_new_session=True, cwd=self._dirs[0])
         os.close(write_end)
         self._replies, self._buffer, self._printed, self._received = read_end, b"", 0, 0
         self._selector = selectors.DefaultSelector()
@@ -347,19 +283,17 @@ def sandbox_uids():
 
 #: What one sandbox may hold in all, where cgroups can cap it: memory in every form (its
 #: processes, files in its tmpfs folders, memory files) and its processes and threads.
-CGROUP_LIMITS = {
-    "memory": {"memory.limit_in_bytes": 4 << 30, "memory.memsw.limit_in_bytes": 4 << 30},
-    "pids": {"pids.max": LIMITS["RLIMIT_NPROC"]},
-}
+CGROUP_LIMITS = {"memory": {"memory.limit_in_bytes": 4 << 30,
+                            "memory.memsw.limit_in_bytes": 4 << 30},
+                 "pids": {"pids.max": LIMITS["RLIMIT_NPROC"]}}
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
 def cgroups_available():
     """Whether each sandbox can have cgroups of its own: a root grader, cgroup v1's memory and
     pids controllers."""
-    return os.getuid() == 0 and all(
-        os.access(CGROUP_ROOT / name / "cgroup.procs", os.W_OK) for name in CGROUP_LIMITS
-    )
+    return os.getuid() == 0 and all(os.access(CGROUP_ROOT / name / "cgroup.procs", os.W_OK)
+                                    for name in CGROUP_LIMITS)
 
 
 class Cgroups:
@@ -418,7 +352,8 @@ def _joining(cgroups, command):
         return command
     procs = [str(folder / "cgroup.procs") for folder in cgroups.folders]
     script = "".join(f'echo $$ > "${index + 1}" && ' for index in range(len(procs)))
-    return ["/bin/sh", "-c", f'{script}shift {len(procs)} && exec "$@"', "sh", *procs, *command]
+    return ["/bin/sh", "-c", f"{script}shift {len(procs)} && exec \"$@\"", "sh", *procs,
+            *command]
 
 
 def _children(pid):
@@ -431,9 +366,8 @@ def _children(pid):
 
 def _direct_children(pid):
     try:
-        return [
-            int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        ]
+        return [int(child) for child in
+                Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except (OSError, ValueError):
         return []
 
@@ -473,26 +407,16 @@ def run_steps(steps, cell_timeout, total_timeout, library, namespaces=True):
     replies, problems = {}, {}
     probes = [index for index, step in enumerate(steps) if step["kind"] == "probe"]
     while any(index not in replies and index not in problems for index in probes):
-        run = [
-            index
-            for index, step in enumerate(steps)
-            if index not in problems and (step["kind"] == "cell" or index not in replies)
-        ]
+        run = [index for index, step in enumerate(steps) if index not in problems
+               and (step["kind"] == "cell" or index not in replies)]
         remaining = total_timeout - (time.monotonic() - started)
         if remaining < 1:
             for index in run:
-                problems.setdefault(
-                    index,
-                    f"not checked: the submission used up the total "
-                    f"time limit of {total_timeout} s",
-                )
+                problems.setdefault(index, f"not checked: the submission used up the total "
+                                           f"time limit of {total_timeout} s")
             break
-        with Session(
-            {"steps": [steps[index] for index in run]},
-            library,
-            namespaces,
-            cpu_seconds=remaining + 5,
-        ) as session:
+        with Session({"steps": [steps[index] for index in run]}, library, namespaces,
+                     cpu_seconds=remaining + 5) as session:
             for position, index in enumerate(run):
                 limit = STARTUP_TIMEOUT if position == 0 else cell_timeout
                 limit = int(max(1, min(limit, total_timeout - (time.monotonic() - started))))
@@ -501,10 +425,8 @@ def run_steps(steps, cell_timeout, total_timeout, library, namespaces=True):
                 except Timeout:
                     problems[index] = f"timed out after {limit} s"
                 except Flooded:
-                    problems[index] = (
-                        f"printed more than the limit of {OUTPUT_LIMIT >> 20} MB; "
-                        "the sandbox was stopped"
-                    )
+                    problems[index] = (f"printed more than the limit of {OUTPUT_LIMIT >> 20} MB; "
+                                       "the sandbox was stopped")
                 except Ended as ended:
                     problems[index] = f"the submission's process ended ({_status(ended.args[0])})"
                 except (BadReply, ValueError) as error:

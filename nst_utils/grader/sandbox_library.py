@@ -33,25 +33,21 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 #: The packages that are not the method: a module under these is the exercises' or the grader's.
 GRADER_PACKAGES = ("exercises", "grader")
 #: The grader's modules that run inside the sandbox: none of them knows an answer.
-WORKER_MODULES = ("grader/__init__.py", "grader/worker.py", "grader/wire.py", "grader/withheld.py")
+WORKER_MODULES = ("grader/__init__.py", "grader/worker.py", "grader/wire.py",
+                  "grader/withheld.py")
 #: The exercises' tools that their probes use inside the sandbox.
 PROBING_MODULES = ("exercises/probing.py",)
-STAND_IN_MODULE = (
-    '"""Not in the grader\'s sandbox: see nst_utils.grader.sandbox_library."""\n'
-    "from nst_utils.grader.withheld import module as _module\n\n"
-    "__getattr__ = _module(__name__)\n"
-)
+STAND_IN_MODULE = ('"""Not in the grader\'s sandbox: see nst_utils.grader.sandbox_library."""\n'
+                   "from nst_utils.grader.withheld import module as _module\n\n"
+                   "__getattr__ = _module(__name__)\n")
 
 
 @functools.cache
 def library_modules():
     """The package's top-level modules that are the method: those that import neither the
     exercises nor the grader (the command line and the old names of moved modules do)."""
-    return frozenset(
-        path.name
-        for path in PACKAGE_DIR.glob("*.py")
-        if not _imports_grader(path.read_text(encoding="utf-8"))
-    )
+    return frozenset(path.name for path in PACKAGE_DIR.glob("*.py")
+                     if not _imports_grader(path.read_text(encoding="utf-8")))
 
 
 def _imports_grader(source):
@@ -60,11 +56,8 @@ def _imports_grader(source):
             module = "." * node.level + (node.module or "")
             names = [module + "." + alias.name for alias in node.names]
         elif isinstance(node, ast.Import):
-            names = [
-                "." + alias.name.removeprefix("nst_utils")
-                for alias in node.names
-                if alias.name.startswith("nst_utils")
-            ]
+            names = ["." + alias.name.removeprefix("nst_utils") for alias in node.names
+                     if alias.name.startswith("nst_utils")]
         else:
             continue
         if any(name.lstrip(".").split(".")[0] in GRADER_PACKAGES for name in names):
@@ -138,8 +131,7 @@ def _withhold(source, names, module):
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in names:
             kind = "cls" if isinstance(node, ast.ClassDef) else "function"
             tree.body[position] = ast.parse(
-                f"{node.name} = _withheld.{kind}({node.name!r}, {names[node.name]!r})"
-            ).body[0]
+                f"{node.name} = _withheld.{kind}({node.name!r}, {names[node.name]!r})").body[0]
             found.add(node.name)
     if found != set(names):
         raise ValueError(f"nst_utils/{module} defines no {sorted(set(names) - found)} to withhold")

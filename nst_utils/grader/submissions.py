@@ -20,20 +20,18 @@ def submissions_in(paths):
         if os.path.isdir(path):
             inside = []
             for folder, subfolders, files in os.walk(path):
-                subfolders[:] = sorted(name for name in subfolders if name != ".ipynb_checkpoints")
-                inside += [
-                    os.path.join(folder, name) for name in sorted(files) if name.endswith(".ipynb")
-                ]
+                subfolders[:] = sorted(name for name in subfolders
+                                       if name != ".ipynb_checkpoints")
+                inside += [os.path.join(folder, name) for name in sorted(files)
+                           if name.endswith(".ipynb")]
             if not inside:
                 raise NSTError(f"No notebook (.ipynb file) in the folder '{shown(path)}'.")
             found += inside
         elif not os.path.lexists(path):
             raise NSTError(f"No file or folder '{shown(path)}'; check the path.")
         elif not path.endswith(".ipynb"):
-            raise NSTError(
-                f"'{shown(path)}' is not a notebook (.ipynb file); give notebooks or "
-                "a folder of them."
-            )
+            raise NSTError(f"'{shown(path)}' is not a notebook (.ipynb file); give notebooks or "
+                           "a folder of them.")
         else:
             found.append(path)
     return found
@@ -43,7 +41,5 @@ def shown(text):
     """A name as it may be shown on a terminal or in a gradebook cell: control characters,
     newlines and undecodable bytes escaped (``\\n``, ``\\x1b``), so that a file name cannot
     move the cursor, colour the screen or start a line of its own."""
-    return "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape", "backslashreplace").decode("ascii")
-        for ch in str(text)
-    )
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape", "backslashreplace")
+                   .decode("ascii") for ch in str(text))

@@ -17,20 +17,8 @@ from ..exercises.probing import Failure
 #: What a probe may return, at most: array elements, dimensions, dictionary keys, message length.
 MAX_ELEMENTS, MAX_DIMS, MAX_KEYS, MAX_TEXT = 1 << 16, 6, 10, 300
 #: The dtypes an array may have.
-DTYPES = {
-    "bool",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "float16",
-    "float32",
-    "float64",
-}
+DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+          "float16", "float32", "float64"}
 
 
 class Malformed(ValueError):
@@ -39,11 +27,8 @@ class Malformed(ValueError):
 
 def encode_array(array):
     array = np.asarray(array).copy(order="C")  # ascontiguousarray would make 0-d arrays 1-d
-    return {
-        "dtype": array.dtype.name,
-        "shape": list(array.shape),
-        "data": base64.b64encode(array.tobytes()).decode("ascii"),
-    }
+    return {"dtype": array.dtype.name, "shape": list(array.shape),
+            "data": base64.b64encode(array.tobytes()).decode("ascii")}
 
 
 def decode_array(obj):
@@ -53,11 +38,8 @@ def decode_array(obj):
     dtype, shape, data = obj["dtype"], obj["shape"], obj["data"]
     if not isinstance(dtype, str) or dtype not in DTYPES:
         raise Malformed("unknown dtype")
-    if (
-        not isinstance(shape, list)
-        or len(shape) > MAX_DIMS
-        or not all(type(n) is int and 0 <= n <= MAX_ELEMENTS for n in shape)
-    ):
+    if (not isinstance(shape, list) or len(shape) > MAX_DIMS
+            or not all(type(n) is int and 0 <= n <= MAX_ELEMENTS for n in shape)):
         raise Malformed("bad shape")
     size = math.prod(shape)  # Python's integers: a product of large sizes cannot wrap round
     if size > MAX_ELEMENTS or not isinstance(data, str):
@@ -89,17 +71,13 @@ def decode_value(obj):
     """The inverse of `encode_value`, for a value that may come from hostile code."""
     if not isinstance(obj, dict) or len(obj) != 1:
         raise Malformed("a value needs exactly one field")
-    ((kind, content),) = obj.items()
+    (kind, content), = obj.items()
     if kind == "failure" and isinstance(content, str) and len(content) <= MAX_TEXT:
         return Failure(clean_text(content))
     if kind == "done" and content is True:
         return True
-    if (
-        kind == "keys"
-        and isinstance(content, list)
-        and len(content) <= MAX_KEYS
-        and all(isinstance(key, str) and len(key) <= MAX_TEXT for key in content)
-    ):
+    if (kind == "keys" and isinstance(content, list) and len(content) <= MAX_KEYS
+            and all(isinstance(key, str) and len(key) <= MAX_TEXT for key in content)):
         return [clean_text(key) for key in content]
     if kind == "array":
         return decode_array(content)

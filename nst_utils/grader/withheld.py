@@ -34,14 +34,10 @@ def _calling():
 
 def _refuse(name, exercise):
     if name == exercise:
-        return Withheld(
-            f"uses the library's own {name}, which is withheld while {exercise} is "
-            "graded; write it yourself"
-        )
-    return Withheld(
-        f"uses the library's {name}, which computes the answer to {exercise} and is "
-        f"withheld while {exercise} is graded"
-    )
+        return Withheld(f"uses the library's own {name}, which is withheld while {exercise} is "
+                        "graded; write it yourself")
+    return Withheld(f"uses the library's {name}, which computes the answer to {exercise} and is "
+                    f"withheld while {exercise} is graded")
 
 
 def _own(name, exercise, stand_in):
@@ -65,7 +61,6 @@ def _hand_over(own, name, exercise, args, kwargs):
 
 def function(name, exercise):
     """The stand-in for the library's function `name` while `exercise` is graded."""
-
     def stand_in(*args, **kwargs):
         return _hand_over(_own(name, exercise, stand_in), name, exercise, args, kwargs)
 
@@ -77,27 +72,25 @@ def function(name, exercise):
 def cls(name, exercise):
     """The stand-in for the library's class `name`: building one builds the submission's own
     class; a subclass (the student's own, or the library's) cannot be built."""
-
     def __new__(kind, *args, **kwargs):
         own = _own(name, exercise, stand_in) if kind is stand_in else None
         return _hand_over(own, name, exercise, args, kwargs)
 
-    stand_in = type(
-        name, (), {"__new__": __new__, "__doc__": f"Withheld while {exercise} is graded."}
-    )
+    stand_in = type(name, (), {"__new__": __new__, "__doc__": f"Withheld while {exercise} is "
+                                                               "graded."})
     return stand_in
 
 
 def module(module_name):
     """A module's ``__getattr__`` for a module the sandbox does not hold: every public name is
     a function that raises `Withheld`, so that importing from the module still works."""
-
     def __getattr__(attribute):
         if attribute.startswith("__"):
             raise AttributeError(attribute)
 
         def stand_in(*args, **kwargs):
-            raise Withheld(f"uses {module_name}.{attribute}, which is not available while grading")
+            raise Withheld(f"uses {module_name}.{attribute}, which is not available while "
+                           "grading")
 
         stand_in.__name__ = stand_in.__qualname__ = attribute
         return stand_in

@@ -35,10 +35,8 @@ def main():
             inputs = {key: wire.decode_array(value) for key, value in step["inputs"].items()}
             probe = importlib.import_module(step["module"]).probe  # the exercise's own module
             raw = probe(namespace[step["exercise"]], inputs)
-            reply = {
-                "step": index,
-                "raw": {key: wire.encode_value(value) for key, value in raw.items()},
-            }
+            reply = {"step": index, "raw": {key: wire.encode_value(value)
+                                            for key, value in raw.items()}}
         channel.write(json.dumps(reply).encode("utf-8") + b"\n")
 
 
