@@ -2,10 +2,11 @@
 
 Run through `benchmarks/run.py --backend tensorflow jax torch [--sizes 256 512]`. Each backend
 runs in a child process of its own, this file run as a script (KERAS_BACKEND is read once, at
-import), with this interpreter when it has the backend's package, else with the Makefile's `.venv-<backend>`. A
-child builds VGG19 and the loss of `run.py` (the same images, layers and weights), then times the
-first evaluation (tracing and compiling included) and the median of five later ones, and reports
-the first loss, so the table also shows that the backends compute the same thing.
+import), with this interpreter when it has the backend's package, else with the Makefile's
+`.venv-<backend>`. A child builds VGG19 and the loss of `run.py` (the same images, layers and
+weights), then times the first evaluation (tracing and compiling included) and the median of five
+later ones, and reports the first loss, so the table also shows that the backends compute the same
+thing.
 
 Imports nothing of a backend itself: the parent may lack some, the children each have theirs.
 """

@@ -35,13 +35,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from scipy.optimize import fmin_l_bfgs_b  # noqa: E402
+from time_to_quality import IMAGES_DIR, SETUPS  # noqa: E402,I001
 
 import nst_utils.optimize as optimize  # noqa: E402
 import nst_utils.transfer as transfer  # noqa: E402
 from nst_utils import style_transfer  # noqa: E402
 from nst_utils.images import image_size  # noqa: E402
 from nst_utils.optimize import Interrupted  # noqa: E402
-from time_to_quality import IMAGES_DIR, SETUPS  # noqa: E402,I001
 
 #: name -> (settings of the replaced loop, style_transfer options)
 SINGLE = dict(init="content", scales=(1.0,), iterations=100)
@@ -123,8 +123,8 @@ def lbfgs(evaluator, x0, iterations, on_iteration, learning_rate):
     while done < iterations:
         before, counter = evaluator.best_loss, {"n": 0}
 
-        def step(xk):
-            counter["n"] += 1
+        def step(xk):  # called within this pass of the loop only
+            counter["n"] += 1  # noqa: B023
             on_iteration(image(xk))
 
         x, _, _ = fmin_l_bfgs_b(objective, x, m=SETTINGS.get("m", 10), maxiter=iterations - done,

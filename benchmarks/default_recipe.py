@@ -30,8 +30,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from nst_utils import style_transfer  # noqa: E402
-from nst_utils.optimize import Interrupted  # noqa: E402
 from nst_utils.defaults import DEFAULTS, PRESETS, WEIGHT_KEYS, loss_settings  # noqa: E402
+from nst_utils.optimize import Interrupted  # noqa: E402
 from nst_utils.transfer import IMAGES_DIR  # noqa: E402
 
 #: The weights of `nst transfer` (the demo preset) and of the homework's `style_transfer()`,

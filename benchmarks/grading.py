@@ -1,4 +1,5 @@
-"""How long `nst grade` takes for a class: N submissions of notebook 02, before and after the sandbox.
+"""How long `nst grade` takes for a class: N submissions of notebook 02, before and after the
+sandbox.
 
     .venv/bin/python benchmarks/grading.py                          # 30 submissions
     .venv/bin/python benchmarks/grading.py --count 10 --before /work/main/.venv/bin/nst

@@ -8,9 +8,9 @@ Keras's.
 
 import numpy as np
 
+from nst_utils.defaults import CONTENT_LAYER, STYLE_LAYERS, WEIGHT_KEYS, loss_settings
 from nst_utils.images import load_image, preprocess_image
 from nst_utils.models import build_vgg
-from nst_utils.defaults import CONTENT_LAYER, STYLE_LAYERS, WEIGHT_KEYS, loss_settings
 from nst_utils.transfer import IMAGES_DIR, weighted_transfer_loss
 
 LAYERS = [CONTENT_LAYER, *STYLE_LAYERS]

@@ -25,22 +25,23 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import backends  # noqa: E402,I001
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402,I001
+from problem import CONTENT_LAYER, LAYERS, WEIGHTS, benchmark_loss, images  # noqa: E402,I001
 from scipy.optimize import fmin_l_bfgs_b  # noqa: E402
 
 from nst_utils import style_transfer  # noqa: E402  (first: it quietens TensorFlow)
-from nst_utils.images import (VGG_MEAN_BGR, deprocess_image, preprocess_image,  # noqa: E402
-                              save_image)
-from nst_utils.losses import (feature_reconstruction_loss, style_reconstruction_loss,  # noqa: E402
-                              total_variation_loss)
-from nst_utils.memory import (activations_per_pixel, predict_peak_bytes,  # noqa: E402
-                              truncated_table)
+from nst_utils.images import VGG_MEAN_BGR, deprocess_image, preprocess_image, save_image  # noqa: E402
+from nst_utils.losses import (  # noqa: E402
+    feature_reconstruction_loss,
+    style_reconstruction_loss,
+    total_variation_loss,
+)
+from nst_utils.memory import activations_per_pixel, predict_peak_bytes, truncated_table  # noqa: E402
 from nst_utils.models import build_vgg  # noqa: E402
 from nst_utils.optimize import Evaluator  # noqa: E402
 from nst_utils.transfer import STYLE_LAYERS  # noqa: E402
-import tensorflow as tf  # noqa: E402,I001
-import backends  # noqa: E402,I001
-from problem import CONTENT_LAYER, LAYERS, WEIGHTS, benchmark_loss, images  # noqa: E402,I001
 
 HERE = Path(__file__).resolve().parent
 
@@ -216,8 +217,8 @@ def xla_report(sizes, repeats=3):
             loss_fn = benchmark_loss(content, style)
             x = preprocess_image(content).ravel().astype(np.float64)
             evaluator = Evaluator(loss_fn, (1, *content.shape), jit_compile=jit)
-            first = _timed(lambda: evaluator(x))
-            later = np.median([_timed(lambda i=i: evaluator(x + i + 1.0))
+            first = _timed(lambda evaluator=evaluator, x=x: evaluator(x))
+            later = np.median([_timed(lambda i=i, evaluator=evaluator, x=x: evaluator(x + i + 1.0))
                                for i in range(repeats)])
             print(f"| {content.shape[1]}x{content.shape[0]} | {jit} | {first:.2f} s | "
                   f"{later:.3f} s |", flush=True)

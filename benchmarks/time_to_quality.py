@@ -62,7 +62,7 @@ def default_options(setup):
                 iterations=PRESETS[setup]["iterations"])
 
 
-def run_on(options, scales, full=max(TARGET_ITERATIONS)):
+def run_on(options, scales, full=TARGET_ITERATIONS[-1]):
     """`options` with `scales`, the coarse scales' iterations as their default split gives them
     and `full` iterations at full size, so that the recipe can go on until the last target."""
     split = scale_plan(scales, options["iterations"])[1]
