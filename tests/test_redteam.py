@@ -462,9 +462,9 @@ class Listener:
         self.server.close()
 
 
-@pytest.fixture(scope="module")
-def attacked(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("redteam")
+def _world(tmp):
+    """What the attacks aim at: a folder of submissions, a home with a secret key, a listening
+    port; and the values their placeholders ({home}, {port}...) stand for."""
     submissions, home = tmp / "submissions", tmp / "home"
     submissions.mkdir()
     (home / ".ssh").mkdir(parents=True)
@@ -473,6 +473,13 @@ def attacked(tmp_path_factory):
     values = {"home": home, "submissions": submissions, "package": sandbox.PACKAGE_DIR,
               "site": SITE_PACKAGES, "solutions": NOTEBOOKS, "port": listener.port,
               "answers": _answer_digests(["gram_matrix", "style_reconstruction_loss"])}
+    return submissions, home, listener, values
+
+
+@pytest.fixture(scope="module")
+def attacked(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("redteam")
+    submissions, home, listener, values = _world(tmp)
     blank = nbformat.read(BLANK, as_version=4)
     cells = notebooks.exercises_in(blank)
     paths = []
@@ -628,16 +635,8 @@ UNCHECKED = ["persist_package", "read_home_and_secrets", "write_outside", "other
 def unchecked(tmp_path_factory):
     """The attacks run straight in one sandbox, past the syntax-tree rules: the sandbox alone
     must hold. Each attack is a step whose error reports its RESULT; a last step probes."""
-    tmp = tmp_path_factory.mktemp("unchecked")
-    submissions, home = tmp / "submissions", tmp / "home"
-    submissions.mkdir()
+    submissions, home, listener, values = _world(tmp_path_factory.mktemp("unchecked"))
     (submissions / "other.ipynb").write_text("{}")
-    (home / ".ssh").mkdir(parents=True)
-    (home / ".ssh" / "id_rsa").write_text(CANARY)
-    listener = Listener()
-    values = {"home": home, "submissions": submissions, "package": sandbox.PACKAGE_DIR,
-              "site": SITE_PACKAGES, "solutions": NOTEBOOKS, "port": listener.port,
-              "answers": _answer_digests(["gram_matrix", "style_reconstruction_loss"])}
     steps = [{"kind": "cell", "source": grading._PREAMBLE + "import nst_utils as nst",
               "name": "<preamble>"}]
     for name in UNCHECKED:
