@@ -27,6 +27,21 @@ def stand_in_extractor(batch):
 
 #: The raw output of `gradient` when no gradient flows from a function's result to its input.
 NO_GRADIENT = Failure("no gradient")
+#: The raw output of a case whose function returned None, the mark of a forgotten ``return``
+#: (NumPy would turn None into nan, and the student would be told "got nan").
+NO_RETURN = Failure("your function returned None: did you forget `return`?")
+
+
+class ReturnedNone(Exception):
+    """Raised by the probing tools where a student's function returned None; `attempt` turns it
+    into `NO_RETURN`."""
+
+
+def returned(value):
+    """`value`, a student's function's result; `ReturnedNone` if it is None."""
+    if value is None:
+        raise ReturnedNone()
+    return value
 
 
 def gradient(fn, wrt, weights=None):
@@ -37,7 +52,7 @@ def gradient(fn, wrt, weights=None):
     (NumPy, ``.numpy()`` or ``float()`` cut the link); a `Failure` when `fn` raises.
     """
     def weighted_sum(x):
-        y = ops.convert_to_tensor(fn(x))
+        y = ops.convert_to_tensor(returned(fn(x)))
         return ops.sum(y if weights is None else y * ops.cast(weights, y.dtype))
 
     def run():
@@ -71,6 +86,8 @@ def attempt(run):
     a student can act on: never a framework's internal names."""
     try:
         return run()
+    except ReturnedNone:
+        return NO_RETURN
     except NotImplementedError:
         return Failure("not implemented yet (it raises NotImplementedError)")
     except Exception as error:  # a student's bug is reported, never raised
@@ -103,6 +120,7 @@ def as_array(value, convert=True):
     With `convert`, tensors of any Keras backend are converted first; without, only what
     `np.asarray` accepts (where the exercise asks for a NumPy array).
     """
+    value = returned(value)
     array = np.asarray(ops.convert_to_numpy(value) if convert else value)
     return array if array.dtype.kind in "biuf" else array.astype(np.float64)
 
