@@ -517,6 +517,19 @@ def test_the_evaluator_pattern_above_is_right():
     assert exercises.check_evaluator(Watched, verbose=False).passed
 
 
+class TotalWithoutReturn(Watched):
+    def _total(self, image):
+        super()._total(image)
+
+
+def test_an_evaluator_whose_total_returns_none_is_told_so():
+    failures = exercises.check_evaluator(TotalWithoutReturn, verbose=False).failures
+    assert failures[0].startswith("loss(x) is the sum of the loss terms: raised ")
+    assert failures[0].endswith("Hint: a function returned None where a value was needed: did "
+                                "you forget `return`?")
+    assert "in user code" not in failures[0]
+
+
 def test_evaluator_that_caches_forever_is_told_to_recompute():
     result = exercises.check_evaluator(Forever, verbose=False)
     assert result.cases - len(result.failures) == 3
@@ -753,6 +766,15 @@ def test_a_shape_mismatch_is_a_sentence_naming_the_shapes():
     ("expected scalar type Double but found Float", "combined float64 and float32 values"),
     ("{{function_node __wrapped__Foo}} something else [Op:Foo] name: bar",
      "raised ValueError: something else"),
+    ("in user code:\n\n    File \"/x/nst_utils/backend.py\", line 98, in run  *\n        return "
+     "out, tape.gradient(_split(out, has_aux), x)\n\n    TypeError: Argument `target` should be a "
+     "list or nested structure of Tensors, Variables or CompositeTensors to be differentiated, "
+     "but received None.\n",  # TensorFlow, a compiled function that returned None
+     "raised TypeError: Argument `target` should be a list or nested structure of Tensors, "
+     "Variables or CompositeTensors to be differentiated, but received None. Hint: a function "
+     "returned None where a value was needed: did you forget `return`?"),
+    ("Gradient only defined for scalar-output functions. Output was None.",  # JAX
+     "Output was None. Hint: a function returned None where a value was needed"),
 ])
 def test_a_framework_error_reaches_students_as_a_sentence(message, sentence):
     def raising():

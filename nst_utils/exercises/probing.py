@@ -108,10 +108,25 @@ def _described(error):
                          for name in found.groups() if name)
         return (f"failed: it combined {first} and {second} values, which this backend does not "
                 "mix; convert one of them with ops.cast")
-    # TensorFlow wraps its messages in the names of its graph functions and operations.
+    # TensorFlow wraps its messages in the names of its graph functions and operations, and
+    # puts a compiled function's stack before its error ("in user code: ... TypeError: ...").
     text = re.sub(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\].*", "", text)
-    first = (text.strip().splitlines() or [""])[0]
-    return f"raised {type(error).__name__}: {first[:200]}"
+    name = type(error).__name__
+    inner = _USER_CODE_ERROR.findall(text) if text.startswith("in user code:") else []
+    if inner:
+        name, text = inner[-1]
+    first = (text.strip().splitlines() or [""])[0][:200]
+    if _NONE.search(text):
+        return f"raised {name}: {first.rstrip('.')}. Hint: {NONE_VALUE}"
+    return f"raised {name}: {first}"
+
+
+#: The error inside TensorFlow's report of a compiled function: "    TypeError: message".
+_USER_CODE_ERROR = re.compile(r"^\s*(\w+(?:Error|Exception)): (.*)$", re.MULTILINE)
+#: How the backends word a None where a tensor was needed (a forgotten `return`, mostly).
+_NONE = re.compile(r"received None|NoneType|[Oo]utput was None|value \(None\)")
+#: What a student whose code passed None on, where a value was needed, is told.
+NONE_VALUE = "a function returned None where a value was needed: did you forget `return`?"
 
 
 def as_array(value, convert=True):
