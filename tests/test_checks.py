@@ -82,7 +82,7 @@ def test_style_loss_hints():
     assert "factor 1/4" in failure_text(exercises.check_style_reconstruction_loss, no_quarter)
     text = failure_text(exercises.check_style_reconstruction_loss, homework_sizes)
     assert "sizes differ" in text and "its own map's H*W" in text
-    assert "random 10x10x3 maps" not in text  # equal sizes were right
+    assert "random 10x10x4 maps" not in text  # equal sizes were right
 
 
 def test_total_variation_hint_for_full_differences():
@@ -234,7 +234,7 @@ def test_unpacking_a_shape_is_not_a_loop(capsys):
     # Part C passes the loop rule too; it fails only for maps of different sizes, which the
     # notebook asks for (it normalises by the style map's H*W alone).
     text = failure_text(exercises.check_style_reconstruction_loss, homework_style)
-    assert text.startswith("style map 10x10x3, output 6x8x3 (sizes differ)") and "|" not in text
+    assert text.startswith("style map 10x10x4, output 6x8x4 (sizes differ)") and "|" not in text
 
 
 def test_a_loop_over_the_data_is_named_with_its_line():
@@ -293,22 +293,178 @@ def test_the_grader_applies_the_same_loop_rule_to_the_cell(tmp_path):
     assert rules.loop_problem([(3, unpacking, ["gram_matrix"])], "gram_matrix") is None
 
 
-def test_style_loss_hint_for_a_mean():
+def test_style_loss_hint_for_the_papers_normalisation():
     def mean_style(base, output):
         def normalized(x):
             return losses.gram_matrix(x) / ops.cast(ops.shape(x)[0] * ops.shape(x)[1], x.dtype)
 
         return 0.25 * ops.mean(ops.square(normalized(base) - normalized(output)))
 
-    text = failure_text(exercises.check_style_reconstruction_loss, mean_style)
-    assert text.count("you took the mean of the squared differences, which divides by the C*C "
-                      "entries of the Gram matrix (as the paper's 1/(4 N^2 M^2) does with N = C "
-                      "channels): the style loss is 1/4 times their sum") == 2
+    def paper_style(base, output):  # Gatys et al.'s 1/(4 N^2 M^2), N channels, M positions
+        n, m = base.shape[-1], base.shape[0] * base.shape[1]
+        diff = losses.gram_matrix(base) - losses.gram_matrix(output)
+        return ops.sum(ops.square(diff)) / (4 * n**2 * m**2)
+
+    hint = ("you divided by C^2 too: the paper's 1/(4 N^2 M^2), N = C channels (or a mean over "
+            "the C*C Gram entries); the course's loss, as the homework's part C, is "
+            "1/(4 (H*W)^2) times the sum: no channel count")
+    for answer in (mean_style, paper_style):
+        text = failure_text(exercises.check_style_reconstruction_loss, answer)
+        assert "took the mean" not in text
+        assert text.startswith("random 10x10x4 maps: expected")
+        assert text.count(hint) == (2 if answer is mean_style else 1)  # the paper's: one size
     # Keras's PyTorch matmul is float32 (tests/test_losses.py): how many of the printed digits
     # agree there depends on the CPU's round-off, so the printed values are compared as numbers.
+    text = failure_text(exercises.check_style_reconstruction_loss, mean_style)
     expected, got = map(float, re.search(r"expected ([\d.e+-]+), got ([\d.e+-]+)\.", text).groups())
-    assert expected == pytest.approx(0.0265301, rel=1e-5)
-    assert got == pytest.approx(0.00294778, rel=1e-5)
+    assert got == pytest.approx(expected / 16, rel=1e-5)  # C = 4 channels
+
+
+def test_style_loss_hint_for_keras_examples_three_channels():
+    def keras_example(base, output):  # Chollet's example: channels = 3, whatever the layer
+        size = base.shape[0] * base.shape[1]
+        diff = losses.gram_matrix(base) - losses.gram_matrix(output)
+        return ops.sum(ops.square(diff)) / (4.0 * (3**2) * (size**2))
+
+    text = failure_text(exercises.check_style_reconstruction_loss, keras_example)
+    assert text.startswith("random 10x10x4 maps: expected") and "you divided by 3^2 = 9" in text
+    assert "the paper's" not in text
+
+
+STYLE_SEEDS = (exercises.STUDENT_SEED, 2, 3, 2**100 + 7)
+
+
+@pytest.mark.parametrize("seed", STYLE_SEEDS)
+def test_each_style_loss_mistake_gives_its_own_value_on_the_checks_shapes(seed):
+    """The check's inputs tell the style loss's mistakes apart: on both cases, no two listed
+    mistakes (nor one and the right answer) give values closer than the judge's tolerance, so
+    each wrong answer gets its own hint (C = 4 channels: with C = 3 the paper's C^2 and
+    Keras's 3^2 coincide, with C = 2 the paper's without its 1/4 is right)."""
+    module = exercises.style_reconstruction_loss
+    inputs = EXERCISES["style_reconstruction_loss"].inputs(seed)
+    for base, output in ((inputs["base"], inputs["output"]), (inputs["base"], inputs["smaller"])):
+        values = [(module._style_loss(base, output), "right")] + [
+            (float(value), hint) for value, hint in module.hints_for(module.MISTAKES, base, output)
+            if np.isfinite(value)]
+        for i, (first, first_hint) in enumerate(values):
+            for second, second_hint in values[i + 1:]:
+                if first_hint == second_hint:
+                    continue  # two ways of making one mistake
+                same_size = base.shape == output.shape
+                if same_size and {first_hint, second_hint} & {
+                        EXERCISES["style_reconstruction_loss"].mistakes["style_size_only"].hint}:
+                    continue  # normalising by the style map's size alone is right for equal sizes
+                assert not np.isclose(first, second, rtol=1e-3), (first_hint, second_hint)
+
+
+def test_the_style_loss_checks_use_four_channels():
+    inputs = EXERCISES["style_reconstruction_loss"].inputs(exercises.STUDENT_SEED)
+    assert {key: value.shape for key, value in inputs.items()} == {
+        "base": (10, 10, 4), "output": (10, 10, 4), "smaller": (6, 8, 4)}
+
+
+def test_preprocessing_that_ignores_or_swaps_dims_is_told_so():
+    def ignores(image, dims=None):
+        return images.preprocess_image(image)
+
+    def pil_order(image, dims=None):  # PIL's resize takes (width, height)
+        return images.preprocess_image(image, None if dims is None else dims[::-1])
+
+    text = failure_text(exercises.check_preprocess_image, ignores)
+    assert text == ("a 6x9 image of one colour resized to dims=(4, 6): expected shape "
+                    "(1, 4, 6, 3), got (1, 6, 9, 3). Hint: resize the image to dims = (height, "
+                    "width) when dims is given: the result must have shape (1, height, width, 3)")
+    text = failure_text(exercises.check_preprocess_image, pil_order)
+    assert "got (1, 6, 4, 3). Hint: dims is (height, width)" in text and "|" not in text
+    text = failure_text(exercises.check_preprocess_image, lambda image: images.preprocess_image(
+        image))
+    assert text.startswith("a 6x9 image of one colour resized to dims=(4, 6): raised TypeError")
+
+
+def test_any_resize_of_the_one_colour_image_passes():
+    from PIL import Image
+
+    def with_pil(image, dims=None):
+        if dims is not None:
+            image = np.asarray(Image.fromarray(np.asarray(image, np.uint8)).resize(
+                (dims[1], dims[0]), Image.BICUBIC), np.float32)
+        return images.preprocess_image(image)
+
+    def nearest(image, dims=None):
+        if dims is not None:
+            rows = np.arange(dims[0]) * image.shape[0] // dims[0]
+            cols = np.arange(dims[1]) * image.shape[1] // dims[1]
+            image = image[rows][:, cols]
+        return images.preprocess_image(image)
+
+    for answer in (with_pil, nearest):
+        assert exercises.check_preprocess_image(answer, verbose=False).passed
+
+
+def recomputes_targets(extractor, content_batch, style_batch, content_layer, style_layers,
+                       content_weight, style_weights, tv_weight):
+    def loss(image):  # the targets again at every evaluation: right values, three runs
+        return transfer.weighted_transfer_loss(
+            extractor, content_batch, style_batch, content_layer, style_layers, content_weight,
+            style_weights, tv_weight)(image)
+
+    return loss
+
+
+def test_weighted_loss_that_recomputes_its_targets_loses_the_points(capsys):
+    result = exercises.check_weighted_transfer_loss(recomputes_targets)
+    assert not result and result.cases - len(result.failures) == 5
+    (failure,) = result.failures
+    assert failure == (
+        "the targets are computed once, when the loss is built: loss(image) ran the network 3 "
+        "times, expected once (0 while building). Hint: compute the content features and style "
+        "Gram matrices once, before defining loss(image), which runs at every step: it should "
+        "run the network on the image only")
+    assert "✗ the targets are computed once" in capsys.readouterr().out
+
+
+def test_the_network_runs_are_counted_while_building_and_evaluating():
+    record = EXERCISES["weighted_transfer_loss"]
+    inputs = record.inputs(exercises.STUDENT_SEED)
+    right = record.probe(REFERENCES["weighted_transfer_loss"], inputs)["network_runs"]
+    again = record.probe(recomputes_targets, inputs)["network_runs"]
+    assert right.tolist() == [2, 1] and again.tolist() == [0, 3]
+
+
+def forgets_return(exercise):
+    """The library's answer to `exercise` with its `return` forgotten: it computes, returns None."""
+    reference = REFERENCES[exercise]
+    if exercise == "Evaluator":
+        class NoReturn(reference):
+            def loss(self, x):
+                super().loss(x)
+
+        return NoReturn
+    if exercise == "weighted_transfer_loss":
+        def weighted(*args, **kwargs):
+            loss = reference(*args, **kwargs)
+
+            def no_return(image):
+                loss(image)
+
+            return no_return
+
+        return weighted
+    return lambda *args: [reference(*args), None][1]
+
+
+def test_a_forgotten_return_is_named_not_called_nan():
+    for exercise in EXERCISES:
+        text = failure_text(exercises.CHECKS[exercise], forgets_return(exercise))
+        assert "did you forget `return`?" in text and "nan" not in text, (exercise, text)
+    text = failure_text(exercises.check_weighted_transfer_loss,
+                        lambda *args, **kw: [transfer.weighted_transfer_loss(*args, **kw), None][1])
+    assert text.startswith("returns a function of the image giving the three terms: "
+                           "weighted_transfer_loss: your function returned None: did you "
+                           "forget `return`?")
+    text = failure_text(exercises.check_weighted_transfer_loss,
+                        forgets_return("weighted_transfer_loss"))
+    assert "three terms: loss(image): your function returned None" in text
 
 
 def test_total_variation_hints_for_l1_and_one_direction():
@@ -359,6 +515,19 @@ class Watched:
 
 def test_the_evaluator_pattern_above_is_right():
     assert exercises.check_evaluator(Watched, verbose=False).passed
+
+
+class TotalWithoutReturn(Watched):
+    def _total(self, image):
+        super()._total(image)
+
+
+def test_an_evaluator_whose_total_returns_none_is_told_so():
+    failures = exercises.check_evaluator(TotalWithoutReturn, verbose=False).failures
+    assert failures[0].startswith("loss(x) is the sum of the loss terms: raised ")
+    assert failures[0].endswith("Hint: a function returned None where a value was needed: did "
+                                "you forget `return`?")
+    assert "in user code" not in failures[0]
 
 
 def test_evaluator_that_caches_forever_is_told_to_recompute():
@@ -490,9 +659,11 @@ WRONG_ANSWERS = {
     ("style_reconstruction_loss", "divided_once"):
         lambda b, o: ops.sum(ops.square(ops_gram(b) - ops_gram(o))) / (4 * area(b)),
     ("style_reconstruction_loss", "style_size_only"): homework_style,
-    ("style_reconstruction_loss", "mean"): lambda b, o: 0.25 * ops.mean(ops.square(
+    ("style_reconstruction_loss", "paper"): lambda b, o: 0.25 * ops.mean(ops.square(
         losses.normalized_gram(b) - losses.normalized_gram(o))),
-    ("style_reconstruction_loss", "mean_no_quarter"): lambda b, o: ops.mean(ops.square(
+    ("style_reconstruction_loss", "channels_3"):
+        lambda b, o: ops.sum(ops.square(ops_gram(b) - ops_gram(o))) / (36 * area(b) ** 2),
+    ("style_reconstruction_loss", "paper_no_quarter"): lambda b, o: ops.mean(ops.square(
         losses.normalized_gram(b) - losses.normalized_gram(o))),
     ("style_reconstruction_loss", "mean_unnormalised"):
         lambda b, o: 0.25 * ops.mean(ops.square(ops_gram(b) - ops_gram(o))),
@@ -512,6 +683,9 @@ WRONG_ANSWERS = {
     ("preprocess_image", "mean_in_rgb_order"):
         lambda image: (image - MEAN_BGR)[None, :, :, ::-1],
     ("preprocess_image", "scaled"): lambda image: (image / 255)[None, :, :, ::-1] - MEAN_BGR,
+    ("preprocess_image", "ignored_dims"): lambda image, dims=None: images.preprocess_image(image),
+    ("preprocess_image", "dims_swapped"): lambda image, dims=None: images.preprocess_image(
+        image, None if dims is None else dims[::-1]),
     ("deprocess_image", "bgr"):
         deprocessed(lambda x: np.clip(x + MEAN_BGR, 0, 255).astype(np.uint8)),
     ("deprocess_image", "no_mean"):
@@ -538,6 +712,8 @@ WRONG_ANSWERS = {
         wrong_library_terms(content_layer=lambda a: a["style_layers"][0]),
     ("weighted_transfer_loss", "swapped"): swapped,
     ("weighted_transfer_loss", "missing_terms"): without_tv,
+    ("weighted_transfer_loss", "targets_recomputed"): recomputes_targets,
+    **{(name, "forgot_return"): forgets_return(name) for name in REFERENCES},
     **{(name, "outside_ops"): answer for name, answer in NUMPY_ANSWERS.items()},
 }
 
@@ -590,6 +766,15 @@ def test_a_shape_mismatch_is_a_sentence_naming_the_shapes():
     ("expected scalar type Double but found Float", "combined float64 and float32 values"),
     ("{{function_node __wrapped__Foo}} something else [Op:Foo] name: bar",
      "raised ValueError: something else"),
+    ("in user code:\n\n    File \"/x/nst_utils/backend.py\", line 98, in run  *\n        return "
+     "out, tape.gradient(_split(out, has_aux), x)\n\n    TypeError: Argument `target` should be a "
+     "list or nested structure of Tensors, Variables or CompositeTensors to be differentiated, "
+     "but received None.\n",  # TensorFlow, a compiled function that returned None
+     "raised TypeError: Argument `target` should be a list or nested structure of Tensors, "
+     "Variables or CompositeTensors to be differentiated, but received None. Hint: a function "
+     "returned None where a value was needed: did you forget `return`?"),
+    ("Gradient only defined for scalar-output functions. Output was None.",  # JAX
+     "Output was None. Hint: a function returned None where a value was needed"),
 ])
 def test_a_framework_error_reaches_students_as_a_sentence(message, sentence):
     def raising():

@@ -189,3 +189,51 @@ def test_the_checks_old_module_name_still_serves_released_notebooks():
     assert checks.check_gram_matrix is exercises.check_gram_matrix
     assert checks.POINTS == {name: record.points for name, record in exercises.EXERCISES.items()}
     assert checks.POINTS["gram_matrix"] == 2 and sum(checks.POINTS.values()) == 13
+
+
+def test_a_stub_is_replaced_by_the_librarys_with_one_line(capsys):
+    def gram_matrix(x):  # nbgrader's stub, as a student version has it
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+    class Evaluator(references()["Evaluator"]):  # written but for one method
+        def grads(self, x):
+            raise NotImplementedError()
+
+    def total_variation_loss(x):
+        return losses.total_variation_loss(x)
+
+    namespace = {"gram_matrix": gram_matrix, "Evaluator": Evaluator,
+                 "total_variation_loss": total_variation_loss}
+    on = ExerciseFunctions(namespace, True)
+    assert on.gram_matrix is losses.gram_matrix and on.Evaluator is references()["Evaluator"]
+    assert dict(on) == {"total_variation_loss": total_variation_loss}
+    on.gram_matrix, dict(on)  # noqa: B018 - said once, however often it is used
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"USE_MY_FUNCTIONS: the library's {name} is used until yours is written (it "
+                     "still raises NotImplementedError)" for name in ("gram_matrix", "Evaluator")]
+    assert ExerciseFunctions(namespace, False).gram_matrix is losses.gram_matrix
+    assert capsys.readouterr().out == ""  # the switch off: nothing to say
+
+
+NOTEBOOKS = IMAGES_DIR.parent / "notebooks"
+
+
+@pytest.mark.parametrize("name", ["01_content_reconstruction", "02_style_reconstruction",
+                                  "03_style_transfer"])
+def test_the_student_versions_use_the_students_functions(name, capsys):
+    """The student versions turn USE_MY_FUNCTIONS on (the solutions keep it off, their figures
+    are the library's); their blank exercise cells are stubs, replaced by the library's."""
+    switch = "\nUSE_MY_FUNCTIONS = {}\nuse = ExerciseFunctions(globals(), USE_MY_FUNCTIONS)\n"
+    solution = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    student = nbformat.read(NOTEBOOKS / "student" / f"{name}.ipynb", as_version=4)
+    assert switch.format(False) in solution.cells[3].source
+    assert switch.format(True) in student.cells[3].source
+    namespace = {"np": np, "ops": ops, "nst": nst}
+    for cell in student.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+            exec(cell.source, namespace)  # noqa: S102 - the released stubs
+    own = [name for name in references() if name in namespace]
+    assert own and dict(ExerciseFunctions(namespace, True)) == {}
+    out = capsys.readouterr().out
+    assert all(f"the library's {name} is used until yours is written" in out for name in own)

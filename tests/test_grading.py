@@ -158,8 +158,10 @@ def gradebook(tmp_path_factory):
         "deprocess_image":  # shares its cell with preprocess_image, which stays right
             "import numpy as np\n"
             "def preprocess_image(img, dims=None):\n"
-            "    return np.asarray(img, np.float32)[None, :, :, ::-1] - "
-            "[103.939, 116.779, 123.68]\n"
+            "    img = np.asarray(img, np.float32)\n"
+            "    if dims is not None:\n"
+            "        img = ops.convert_to_numpy(ops.image.resize(img, tuple(dims)))\n"
+            "    return img[None, :, :, ::-1] - [103.939, 116.779, 123.68]\n"
             "def deprocess_image(x, height, width):\n    while True:\n        pass\n",
     }, tmp, "buggy_content.ipynb")
     buggy_style = planted(style, {

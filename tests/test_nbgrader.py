@@ -25,7 +25,7 @@ from nbgrader.api import Gradebook
 
 from nst_utils.exercises import EXERCISES
 from nst_utils.grader import gradebook, grading, notebooks
-from nst_utils.grader.release import COLAB_SOLUTIONS
+from nst_utils.grader.release import COLAB_SOLUTIONS, switch_on
 from nst_utils.transfer import IMAGES_DIR
 
 pytestmark = pytest.mark.slow  # left out of `make test-fast`
@@ -42,6 +42,8 @@ PARTIAL_CELLS = {
         "import numpy as np\n\n"
         "def preprocess_image(img, dims=None):\n"
         "    img = np.asarray(img, np.float32)\n"
+        "    if dims is not None:\n"
+        "        img = ops.convert_to_numpy(ops.image.resize(img, tuple(dims)))\n"
         "    return img[None, :, :, ::-1] - np.array([103.939, 116.779, 123.68], np.float32)\n\n\n"
         "def deprocess_image(x, height, width):\n"
         "    # YOUR CODE HERE\n"
@@ -168,6 +170,8 @@ def test_nst_assign_writes_what_nbgrader_releases(course):
                 theirs.metadata.get("nbgrader", {}).pop(key, None)
             if theirs.cell_type == "markdown":  # nst assign points the Colab badge at itself
                 theirs.source = COLAB_SOLUTIONS.sub(r"\1student/", theirs.source)
+            else:  # and turns USE_MY_FUNCTIONS on, so students see their own functions' pictures
+                theirs.source = switch_on(theirs.source)
             assert theirs == mine, (assignment, mine.get("id"))
             assert "execution" not in mine.metadata and "NBVAL" not in mine.source
 

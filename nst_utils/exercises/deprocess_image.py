@@ -3,7 +3,7 @@
 import numpy as np
 
 from .. import images
-from .judging import Mistake, compare, hints_for
+from .judging import FORGOT_RETURN, Mistake, compare, hints_for
 from .probing import Failure, as_array, attempt
 from .random_inputs import rgb_image
 from .record import Exercise
@@ -33,6 +33,7 @@ MISTAKES = {
     "no_clip": Mistake("clip to 0-255 before converting to uint8, which would otherwise wrap "
                        "around"),
     "not_uint8": Mistake("convert to uint8, the type of an image's pixels, after clipping"),
+    "forgot_return": FORGOT_RETURN,
 }
 
 

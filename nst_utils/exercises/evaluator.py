@@ -5,7 +5,7 @@ import numpy as np
 from keras import ops
 
 from .. import backend
-from .judging import Mistake, compare
+from .judging import FORGOT_RETURN, Mistake, compare
 from .probing import Failure, as_array, attempt, call
 from .random_inputs import normal
 from .record import Exercise
@@ -74,6 +74,7 @@ MISTAKES = {
     "stale_values": Mistake("evaluate again whenever x is not the point it kept"),
     "float32": Mistake("convert the gradient to float64, which scipy's L-BFGS needs"),
     "not_flat": Mistake("flatten the gradient to a vector, as scipy's L-BFGS works on vectors"),
+    "forgot_return": FORGOT_RETURN,
 }
 
 

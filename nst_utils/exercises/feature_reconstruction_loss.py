@@ -4,7 +4,15 @@ import numpy as np
 from keras import ops
 
 from .. import losses
-from .judging import OUTSIDE_OPS, Mistake, compare, gradient_verdict, hints_for, squared_distance
+from .judging import (
+    FORGOT_RETURN,
+    OUTSIDE_OPS,
+    Mistake,
+    compare,
+    gradient_verdict,
+    hints_for,
+    squared_distance,
+)
 from .probing import call, gradient, tensor
 from .random_inputs import normal
 from .record import Exercise
@@ -36,6 +44,7 @@ MISTAKES = {
                            lambda b, o: [np.sum(o.astype(np.float64) - b),
                                          np.sum(b.astype(np.float64) - o)]),
     "outside_ops": OUTSIDE_OPS,
+    "forgot_return": FORGOT_RETURN,
 }
 
 

@@ -3,7 +3,17 @@
 import numpy as np
 
 from .. import losses
-from .judging import OUTSIDE_OPS, Mistake, area, compare, flat, gradient_verdict, gram, hints_for
+from .judging import (
+    FORGOT_RETURN,
+    OUTSIDE_OPS,
+    Mistake,
+    area,
+    compare,
+    flat,
+    gradient_verdict,
+    gram,
+    hints_for,
+)
 from .probing import call, gradient, tensor
 from .random_inputs import normal
 from .record import Exercise
@@ -44,6 +54,7 @@ MISTAKES = {
     "centred": Mistake("the Gram matrix is not a covariance: do not subtract the channels' "
                        "means", lambda x: gram(x - x.mean(axis=(0, 1)))),
     "outside_ops": OUTSIDE_OPS,
+    "forgot_return": FORGOT_RETURN,
 }
 
 

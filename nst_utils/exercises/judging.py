@@ -15,7 +15,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from keras import ops
 
-from .probing import NO_GRADIENT, Failure
+from .probing import NO_GRADIENT, NO_RETURN, Failure
 
 
 class Mistake(NamedTuple):
@@ -31,6 +31,9 @@ class Mistake(NamedTuple):
 #: The mistake every loss can make: a result computed outside keras.ops, which has the right
 #: value but no gradient (found by `gradient_verdict`).
 OUTSIDE_OPS = Mistake("use keras.ops functions only")
+#: The mistake every function can make: no ``return`` (its probe's raw output is `NO_RETURN`,
+#: which the judges report as it is).
+FORGOT_RETURN = Mistake(str(NO_RETURN))
 #: What a student whose loss gives the optimiser no gradient is told.
 NO_GRADIENT_PROBLEM = ("no gradient flows back to the input: the result was computed outside "
                        "keras.ops (NumPy, .numpy(), np.asarray or float() cut the link), so the "

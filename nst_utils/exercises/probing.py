@@ -28,6 +28,21 @@ def stand_in_extractor(batch):
 
 #: The raw output of `gradient` when no gradient flows from a function's result to its input.
 NO_GRADIENT = Failure("no gradient")
+#: The raw output of a case whose function returned None, the mark of a forgotten ``return``
+#: (NumPy would turn None into nan, and the student would be told "got nan").
+NO_RETURN = Failure("your function returned None: did you forget `return`?")
+
+
+class ReturnedNone(Exception):
+    """Raised by the probing tools where a student's function returned None; `attempt` turns it
+    into `NO_RETURN`."""
+
+
+def returned(value):
+    """`value`, a student's function's result; `ReturnedNone` if it is None."""
+    if value is None:
+        raise ReturnedNone()
+    return value
 
 
 def gradient(fn, wrt, weights=None):
@@ -38,7 +53,7 @@ def gradient(fn, wrt, weights=None):
     (NumPy, ``.numpy()`` or ``float()`` cut the link); a `Failure` when `fn` raises.
     """
     def weighted_sum(x):
-        y = ops.convert_to_tensor(fn(x))
+        y = ops.convert_to_tensor(returned(fn(x)))
         return ops.sum(y if weights is None else y * ops.cast(weights, y.dtype))
 
     def run():
@@ -72,6 +87,8 @@ def attempt(run):
     a student can act on: never a framework's internal names."""
     try:
         return run()
+    except ReturnedNone:
+        return NO_RETURN
     except NotImplementedError:
         return Failure("not implemented yet (it raises NotImplementedError)")
     except Exception as error:  # a student's bug is reported, never raised
@@ -92,10 +109,25 @@ def _described(error):
                          for name in found.groups() if name)
         return (f"failed: it combined {first} and {second} values, which this backend does not "
                 "mix; convert one of them with ops.cast")
-    # TensorFlow wraps its messages in the names of its graph functions and operations.
+    # TensorFlow wraps its messages in the names of its graph functions and operations, and
+    # puts a compiled function's stack before its error ("in user code: ... TypeError: ...").
     text = re.sub(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\].*", "", text)
-    first = (text.strip().splitlines() or [""])[0]
-    return f"raised {type(error).__name__}: {first[:200]}"
+    name = type(error).__name__
+    inner = _USER_CODE_ERROR.findall(text) if text.startswith("in user code:") else []
+    if inner:
+        name, text = inner[-1]
+    first = (text.strip().splitlines() or [""])[0][:200]
+    if _NONE.search(text):
+        return f"raised {name}: {first.rstrip('.')}. Hint: {NONE_VALUE}"
+    return f"raised {name}: {first}"
+
+
+#: The error inside TensorFlow's report of a compiled function: "    TypeError: message".
+_USER_CODE_ERROR = re.compile(r"^\s*(\w+(?:Error|Exception)): (.*)$", re.MULTILINE)
+#: How the backends word a None where a tensor was needed (a forgotten `return`, mostly).
+_NONE = re.compile(r"received None|NoneType|[Oo]utput was None|value \(None\)")
+#: What a student whose code passed None on, where a value was needed, is told.
+NONE_VALUE = "a function returned None where a value was needed: did you forget `return`?"
 
 
 def as_array(value, convert=True):
@@ -104,6 +136,7 @@ def as_array(value, convert=True):
     With `convert`, tensors of any Keras backend are converted first; without, only what
     `np.asarray` accepts (where the exercise asks for a NumPy array).
     """
+    value = returned(value)
     array = np.asarray(ops.convert_to_numpy(value) if convert else value)
     return array if array.dtype.kind in "biuf" else array.astype(np.float64)
 

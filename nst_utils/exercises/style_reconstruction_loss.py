@@ -5,6 +5,7 @@ from keras import ops
 
 from .. import losses
 from .judging import (
+    FORGOT_RETURN,
     OUTSIDE_OPS,
     Mistake,
     area,
@@ -19,9 +20,16 @@ from .probing import call, gradient, tensor
 from .random_inputs import normal
 from .record import Exercise
 
+#: The channels of the checks' feature maps: not 3, so that dividing by the maps' own C^2 (the
+#: paper's normalisation) and by 3^2 (Keras's example, which hard-codes an RGB image's channels)
+#: give different values; not 1 or 2, where one of them would equal the right value (see
+#: tests/test_checks.py, which checks that every mistake gives its own value on these shapes).
+CHANNELS = 4
+
 
 def inputs(seed):
-    base, output, smaller = normal(seed, (10, 10, 3), (10, 10, 3), (6, 8, 3))
+    base, output, smaller = normal(seed, (10, 10, CHANNELS), (10, 10, CHANNELS),
+                                   (6, 8, CHANNELS))
     return {"base": base, "output": output, "smaller": smaller}
 
 
@@ -42,11 +50,12 @@ def _plain_style(base, output):
     return np.sum((gram(base) - gram(output)) ** 2)
 
 
-_MEAN = ("you took the mean of the squared differences, which divides by the C*C entries of "
-         "the Gram matrix (as the paper's 1/(4 N^2 M^2) does with N = C channels): the style "
-         "loss is 1/4 times their sum")
+_COURSE = ("the course's loss, as the homework's part C, is 1/(4 (H*W)^2) times the sum: no "
+           "channel count")
 #: wrong(base, output) on a case's style and generated feature maps (of different sizes in one
-#: case).
+#: case). On the checks' shapes (C = 4 channels, H*W = 100 and 48 positions) each gives its own
+#: value: with C = 3 `paper` and `channels_3` would coincide, with C = 2 `paper_no_quarter`
+#: would be right, and with H*W = 4 `divided_once` would equal `no_quarter`.
 MISTAKES = {
     "unnormalised": Mistake("normalise the Gram matrices, each by its own map's H*W (for maps "
                             "of equal size: divide the sum by (H*W) squared); without it the "
@@ -58,10 +67,16 @@ MISTAKES = {
     "style_size_only": Mistake("normalise each Gram matrix by its own map's H*W before "
                                "subtracting: the two maps differ in size",
                                lambda b, o: _plain_style(b, o) / (4 * area(b) ** 2)),
-    "mean": Mistake(_MEAN, lambda b, o: _style_loss(b, o) / b.shape[-1] ** 2),
-    "mean_no_quarter": Mistake("you took the mean of the squared differences and left out the "
-                               "1/4: the style loss is 1/4 times their sum",
-                               lambda b, o: _style_loss(b, o) * 4 / b.shape[-1] ** 2),
+    "paper": Mistake("you divided by C^2 too: the paper's 1/(4 N^2 M^2), N = C channels (or a "
+                     f"mean over the C*C Gram entries); {_COURSE}",
+                     lambda b, o: _style_loss(b, o) / b.shape[-1] ** 2),
+    "channels_3": Mistake("you divided by 3^2 = 9, an RGB image's channels (Keras's example "
+                          "hard-codes channels = 3); these maps have C channels, and "
+                          f"{_COURSE}",
+                          lambda b, o: _style_loss(b, o) / 9),
+    "paper_no_quarter": Mistake("you divided by C^2 (the paper's N^2, or a mean over the C*C "
+                                f"Gram entries) and left out the 1/4: {_COURSE}",
+                                lambda b, o: _style_loss(b, o) * 4 / b.shape[-1] ** 2),
     "mean_unnormalised": Mistake("a mean over the C*C entries is not the normalisation: sum "
                                  "the squared differences and divide each Gram matrix by its "
                                  "own map's H*W",
@@ -70,6 +85,7 @@ MISTAKES = {
                             "the style loss must not depend on where features are",
                             lambda b, o: (squared_distance(b, o) / (4 * area(b) ** 2)
                                           if b.shape == o.shape else np.nan)),
+    "forgot_return": FORGOT_RETURN,
     "outside_ops": OUTSIDE_OPS,
 }
 
@@ -77,9 +93,9 @@ MISTAKES = {
 def judge(inputs, raw):
     base, output, smaller = inputs["base"], inputs["output"], inputs["smaller"]
     verdicts = []
-    for description, key, b, o in [("random 10x10x3 maps", "random", base, output),
-                                   ("style map 10x10x3, output 6x8x3 (sizes differ)",
-                                    "sizes_differ", base, smaller)]:
+    for description, key, b, o in [(f"random {_shape(base)} maps", "random", base, output),
+                                   (f"style map {_shape(base)}, output {_shape(smaller)} (sizes "
+                                    "differ)", "sizes_differ", base, smaller)]:
         verdicts.append((description, compare(raw[key], _style_loss(b, o),
                                               hints_for(MISTAKES, b, o), rtol=1e-3)))
     verdicts.append(("identical maps give 0", compare(raw["identical"], 0.0, atol=1e-4)))
@@ -88,6 +104,10 @@ def judge(inputs, raw):
         output.astype(np.float64))
     return verdicts + [("a gradient flows back to output, and is right",
                         gradient_verdict(raw["gradient"], expected_gradient, verdicts[0][1]))]
+
+
+def _shape(x):
+    return "x".join(map(str, x.shape))
 
 
 EXERCISE = Exercise(

@@ -4,7 +4,15 @@ to the pixel on the right, summed over an image (1, H, W, C)."""
 import numpy as np
 
 from .. import losses
-from .judging import OUTSIDE_OPS, Mistake, compare, gradient_verdict, hints_for, numpy_value
+from .judging import (
+    FORGOT_RETURN,
+    OUTSIDE_OPS,
+    Mistake,
+    compare,
+    gradient_verdict,
+    hints_for,
+    numpy_value,
+)
 from .probing import call, gradient, tensor
 from .random_inputs import normal
 from .record import Exercise
@@ -54,6 +62,7 @@ MISTAKES = {
                             "(down and right), not along the channel axis",
                             lambda x: _tv(np.moveaxis(x, 1, 3))),
     "outside_ops": OUTSIDE_OPS,
+    "forgot_return": FORGOT_RETURN,
 }
 
 

@@ -1,9 +1,21 @@
 """Exercise 3c: the weighted total loss, content_weight * J_C + sum_l w_l J_S^l + tv_weight * TV,
 as a function of the image built once from the content and style images."""
 
+import numpy as np
+
 from .. import losses, transfer
-from .judging import OUTSIDE_OPS, Mistake, compare, gradient_verdict, numpy_value
-from .probing import MISMATCH, Failure, as_array, attempt, gradient, stand_in_extractor, tensor
+from .judging import FORGOT_RETURN, OUTSIDE_OPS, Mistake, compare, gradient_verdict, numpy_value
+from .probing import (
+    MISMATCH,
+    NO_RETURN,
+    Failure,
+    as_array,
+    attempt,
+    gradient,
+    returned,
+    stand_in_extractor,
+    tensor,
+)
 from .random_inputs import normal
 from .record import Exercise
 
@@ -12,8 +24,8 @@ WEIGHTED_ARGS = {"content_layer": "high", "style_layers": ["low", "high"],
                  "content_weight": 2.0, "style_weights": (3.0, 5.0), "tv_weight": 0.25}
 #: The terms of the total loss, each also probed for its gradient (raw key "<term>_gradient").
 TERMS = ("content", "style", "tv")
-OUTPUTS = ("keys", "content", "style", "tv", "content_gradient", "style_gradient",
-           "tv_gradient")
+OUTPUTS = ("keys", "network_runs", "content", "style", "tv", "content_gradient",
+           "style_gradient", "tv_gradient")
 
 
 def inputs(seed):
@@ -23,16 +35,28 @@ def inputs(seed):
 
 def probe(fn, inputs):
     """Build the student's loss on the stand-in network and evaluate it, and each term's
-    gradient with respect to the image, at one image."""
+    gradient with respect to the image, at one image; count the network's runs while the loss
+    is built and while it is evaluated once ("network_runs": [built, evaluated])."""
     content, style, image = inputs["content"], inputs["style"], inputs["image"]
-    loss = attempt(lambda: fn(stand_in_extractor, content, style, **WEIGHTED_ARGS))
-    terms = loss if isinstance(loss, Failure) else attempt(lambda: loss(tensor(image)))
+    runs = []
+
+    def network(batch):  # the stand-in network, counting its runs
+        runs.append(1)
+        return stand_in_extractor(batch)
+
+    loss = attempt(lambda: returned(fn(network, content, style, **WEIGHTED_ARGS)))
+    built = len(runs)
+    terms = loss if isinstance(loss, Failure) else attempt(lambda: returned(loss(tensor(image))))
+    if terms == NO_RETURN:  # say which of the two functions returned nothing
+        terms = Failure(("loss(image): " if terms is not loss else "weighted_transfer_loss: ")
+                        + terms)
+    network_runs = np.asarray([built, len(runs) - built])
     missing = Failure("no value to check")
     if isinstance(terms, Failure):
         return {"keys": terms, **{key: missing for key in OUTPUTS if key != "keys"}}
     if not isinstance(terms, dict):
         terms = {}
-    raw = {"keys": [str(key)[:40] for key in list(terms)[:10]]}
+    raw = {"keys": [str(key)[:40] for key in list(terms)[:10]], "network_runs": network_runs}
     for term in TERMS:
         present = term in terms
         raw[term] = attempt(lambda term=term: as_array(terms[term])) if present else missing
@@ -81,6 +105,10 @@ MISTAKES = {
         "the style image enters only through Gram matrices"),
     "missing_terms": Mistake("return a function giving a dict with the keys 'content', 'style' "
                              "and 'tv'"),
+    "targets_recomputed": Mistake(
+        "compute the content features and style Gram matrices once, before defining "
+        "loss(image), which runs at every step: it should run the network on the image only"),
+    "forgot_return": FORGOT_RETURN,
     "outside_ops": OUTSIDE_OPS,
 }
 
@@ -114,7 +142,22 @@ def judge(inputs, raw):
         for term in TERMS)), None)
     return [("returns a function of the image giving the three terms", built),
             *[(f"the weighted {term} term", values[term]) for term in TERMS],
-            ("a gradient flows back to the image through each term, and is right", flows)]
+            ("a gradient flows back to the image through each term, and is right", flows),
+            ("the targets are computed once, when the loss is built",
+             _runs_problem(raw["network_runs"]))]
+
+
+def _runs_problem(runs):
+    """What is wrong with the network's runs [while built, while evaluated once], or None."""
+    if isinstance(runs, Failure):
+        return str(runs)
+    if not isinstance(runs, np.ndarray) or runs.shape != (2,):
+        return "the network's runs could not be counted"
+    built, evaluated = (int(n) for n in runs)
+    if evaluated == 1:
+        return None
+    return (f"loss(image) ran the network {evaluated} times, expected once ({built} while "
+            f"building). Hint: {MISTAKES['targets_recomputed'].hint}")
 
 
 def _term_problem(term, problem):

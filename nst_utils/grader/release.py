@@ -2,8 +2,10 @@
 makes them, or otter-grader master notebooks (`nst_utils.grader.otter`).
 
 Releasing is a chain of small cell transforms: solution regions become stubs, hidden tests go,
-outputs are cleared, cells are locked, and the links to the solutions point to the student
-versions.
+outputs are cleared, cells are locked, the links to the solutions point to the student
+versions, and the demonstrations' switch ``USE_MY_FUNCTIONS`` is turned on, so that the pictures
+a student sees are painted by the student's own functions as soon as they are written
+(`nst_utils.exercises.ExerciseFunctions`; the library's stand in for those still stubs).
 """
 
 import copy
@@ -25,6 +27,14 @@ STUDENT_STUB, TEXT_STUB = "# YOUR CODE HERE\nraise NotImplementedError()", "YOUR
 #: An "Open in Colab" link to a solution notebook; a student version's opens the student version.
 COLAB_SOLUTIONS = re.compile(r"(colab\.research\.google\.com/github/\S+?/notebooks/)"
                              r"(?=[^/\s)]+\))")
+#: The settings cell's switch, off in the solution notebooks (their figures are the library's).
+SWITCH_OFF = re.compile(r"^USE_MY_FUNCTIONS = False\b", re.MULTILINE)
+SWITCH_ON = "USE_MY_FUNCTIONS = True"
+
+
+def switch_on(source):
+    """A code cell's source with the demonstrations' switch ``USE_MY_FUNCTIONS`` turned on."""
+    return SWITCH_OFF.sub(SWITCH_ON, source)
 
 
 def make_student_version(notebook):
@@ -32,7 +42,9 @@ def make_student_version(notebook):
 
     Solution regions (in code and markdown solution cells) become nbgrader's stubs, hidden tests
     go, outputs are cleared, cells are locked as nbgrader locks them; the cells' nbgrader metadata
-    stays (nbgrader adds only its checksums). Run timestamps and widget state are dropped. The
+    stays (nbgrader adds only its checksums). Unlike nbgrader, it also turns the switch
+    ``USE_MY_FUNCTIONS`` on (`switch_on`) and points the "Open in Colab" links at the student
+    versions. Run timestamps and widget state are dropped. The
     notebook's metadata (``nst``: assignment name and exercises, see `exercise_metadata`) is kept
     for the students' tools; the grader never trusts what a submission's metadata says. Raises
     `NSTError` for a solution region outside a solution cell or one left open, which nbgrader
@@ -54,6 +66,7 @@ def make_student_version(notebook):
         _lock(cell)
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+            cell.source = switch_on(cell.source)
         else:
             cell.source = COLAB_SOLUTIONS.sub(r"\1student/", cell.source)
     return student
