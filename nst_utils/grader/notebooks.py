@@ -74,3 +74,15 @@ def imports_of(source):
         return ""
     return "\n".join(ast.unparse(node) for node in tree.body
                      if isinstance(node, (ast.Import, ast.ImportFrom)))
+
+
+#: The tag of the solution notebooks' claim cells: hidden assertions that hold a number or a
+#: description in the prose to the values the cells computed (tests/test_notebooks.py). They state
+#: the answers to the notebooks' "predict first" questions, and the student versions, painted by
+#: the students' own functions, are not the run they describe, so releasing drops them.
+CLAIM_TAG = "claim"
+
+
+def is_claim(cell):
+    """Whether a cell is a claim cell (tagged `CLAIM_TAG`), which releases leave out."""
+    return CLAIM_TAG in cell.get("metadata", {}).get("tags", [])

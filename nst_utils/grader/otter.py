@@ -19,7 +19,7 @@ import re
 import nbformat
 
 from ..exercises import EXERCISES
-from .notebooks import exercises_in
+from .notebooks import exercises_in, is_claim
 
 _CHECK_CALL = re.compile(r"^result = check_(\w+)\((\w+)\)$", re.M)
 _NBGRADER_REGION = re.compile(r"^(\s*)#*\s*(BEGIN|END) SOLUTION\s*$", re.M)
@@ -34,6 +34,8 @@ def master_notebook(notebook, assignment):
     cells = [_raw(config)]
     opened = None  # the question that the last answer cell opened
     for index, cell in enumerate(notebook.cells):
+        if is_claim(cell):  # the solution notebook's claim cells are not released
+            continue
         cell = _without_outputs(cell)
         meta = cell.metadata.pop("nbgrader", {})
         if index in owners:

@@ -2,9 +2,10 @@
 makes them, or otter-grader master notebooks (`nst_utils.grader.otter`).
 
 Releasing is a chain of small cell transforms: solution regions become stubs, hidden tests go,
-outputs are cleared, cells are locked, the links to the solutions point to the student
-versions, and the demonstrations' switch ``USE_MY_FUNCTIONS`` is turned on, so that the pictures
-a student sees are painted by the student's own functions as soon as they are written
+outputs are cleared, cells are locked, the claim cells go (`notebooks.is_claim`), the links to
+the solutions point to the student versions, and the demonstrations' switch ``USE_MY_FUNCTIONS``
+is turned on, so that the pictures a student sees are painted by the student's own functions as
+soon as they are written
 (`nst_utils.exercises.ExerciseFunctions`; the library's stand in for those still stubs).
 """
 
@@ -17,7 +18,7 @@ import nbformat
 from ..errors import NSTError
 from ..files import atomic_write, text_writer
 from . import otter
-from .notebooks import BEGIN, SOURCE_DIR, exercise_metadata, exercises_in
+from .notebooks import BEGIN, SOURCE_DIR, exercise_metadata, exercises_in, is_claim
 
 #: nbgrader's delimiters, found anywhere in a line as nbgrader finds them.
 REGIONS = {"solution": ("BEGIN SOLUTION", "END SOLUTION"),
@@ -44,13 +45,15 @@ def make_student_version(notebook):
     go, outputs are cleared, cells are locked as nbgrader locks them; the cells' nbgrader metadata
     stays (nbgrader adds only its checksums). Unlike nbgrader, it also turns the switch
     ``USE_MY_FUNCTIONS`` on (`switch_on`) and points the "Open in Colab" links at the student
-    versions. Run timestamps and widget state are dropped. The
+    versions, and leaves the claim cells out (`is_claim`; tests/test_nbgrader.py allows for this
+    difference). Run timestamps and widget state are dropped. The
     notebook's metadata (``nst``: assignment name and exercises, see `exercise_metadata`) is kept
     for the students' tools; the grader never trusts what a submission's metadata says. Raises
     `NSTError` for a solution region outside a solution cell or one left open, which nbgrader
     refuses too.
     """
     student = copy.deepcopy(notebook)
+    student.cells = [cell for cell in student.cells if not is_claim(cell)]
     student.metadata.pop("widgets", None)  # progress-bar state of the instructor's run
     for index, cell in enumerate(student.cells):
         cell.metadata.pop("execution", None)  # run timestamps of the instructor's machine
