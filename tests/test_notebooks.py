@@ -5,7 +5,16 @@ nbval (run by `pytest` on notebooks/, strict: `--nbval` in pyproject.toml) re-ex
 notebooks and compares every cell's output with these stored outputs, after the sanitizers of
 notebooks/sanitize.cfg; only cells tagged ``nbval-ignore-output`` are exempt. The tests here make
 sure there is something valid to compare with, that it is small and viewable without widgets,
-and that the prose does not quote times the outputs contradict.
+and that the prose does not quote times, counts of runs or patch sizes the code and outputs
+contradict.
+
+Claim cells (tagged ``claim``, and ``nbval-ignore-output`` as their lines differ between the
+settings) hold the prose's numbers and descriptions to the values the cells computed: each
+asserts what the markdown around it says, at the full setting (the committed run) and, where
+the claim holds there too, under ``NST_QUICK``; a claim that only makes sense at the full
+setting is skipped in quick mode with one printed line. nbval runs them, so a re-execution
+whose numbers move fails the claim instead of leaving a wrong sentence. The student versions
+leave them out (`nst_utils.grader.notebooks.is_claim`).
 """
 
 import base64
@@ -22,12 +31,21 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 SIZE_BUDGET = 3_000_000  # bytes per committed solution notebook
-CHECK_TAG, IGNORE_TAG = "nbval-check-output", "nbval-ignore-output"
+CHECK_TAG, IGNORE_TAG, CLAIM_TAG = "nbval-check-output", "nbval-ignore-output", "claim"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 # Absolute paths of the machine that ran the notebook: home folders, the work tree, temp files.
 ABSOLUTE_PATH = re.compile(r"(/work/|/root/|/home/|/Users/|/tmp/|[A-Za-z]:\\\\Users)")
 # A time quoted in prose: "131 s", "2.5 seconds", "4 min", "about 90 s".
 QUOTED_TIME = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?(s|seconds?|min|minutes?)\b")
+# A count of runs named in prose ("runs twelve transfers"), which the notebook must print
+# ("transfers run: 12"), and a patch size ("the same 32x32 patch"), which its outputs must print.
+RUN_COUNT = re.compile(r"\bruns (\w+) (transfers|reconstructions|syntheses)\b")
+PATCH = re.compile(r"\b(\d+)\s?[x×]\s?(\d+)(?:[- ]pixels?| px)? patch\b")
+NUMBER_WORDS = {word: number for number, word in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+# README's times of the committed run: "04 151 s" (the notebook prints its own time).
+README_TIME = re.compile(r"\b(0\d) (\d+) s\b")
 # A text progress bar that did not finish: "lbfgs:  40%|####      | 20/50".
 UNFINISHED_BAR = re.compile(r"\b(\d{1,2})%\|")
 
@@ -132,6 +150,54 @@ def test_quoted_times_come_from_the_outputs(path):
             assert seconds in printed or float(value) in printed, (
                 f"{path.name}: the prose quotes {value} {unit}, which no output of the committed "
                 f"run prints; re-run and quote the printed time, or leave it out")
+
+
+def _comments(source):
+    return "\n".join(line.split("#", 1)[1] for line in source.split("\n") if "#" in line)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_prose_counts_patches_and_times_agree_with_the_code_and_outputs(path):
+    """A count of runs or a patch size named in the prose or a code comment must be what the
+    committed run printed; the README's time for a notebook that prints its own must be it."""
+    outputs = "\n".join(text for cell in _cells(path) for text in _output_texts(cell))
+    prose = [cell.source for cell in _cells(path, "markdown")]
+    prose += [_comments(cell.source) for cell in _cells(path)]
+    for text in prose:
+        for word, noun in RUN_COUNT.findall(text):
+            count = NUMBER_WORDS.get(word.lower(), word)
+            printed = re.findall(noun + r" run: \d+", outputs) or "no count"
+            assert f"{noun} run: {count}\n" in outputs, (
+                f"{path.name}: the prose says it runs {word} {noun}, but the committed run "
+                f"printed {printed}")
+        for rows, cols in PATCH.findall(text):
+            printed = re.findall(r"patch: \d+x\d+", outputs) or "no patch size"
+            assert f"{rows}x{cols}" in outputs, (
+                f"{path.name}: the prose names a {rows}x{cols} patch, but the committed run "
+                f"printed {printed}")
+    total = re.search(r"Whole notebook: (\d+) s", outputs)
+    for number, seconds in README_TIME.findall((ROOT / "README.md").read_text()):
+        if total and path.name.startswith(number):
+            assert seconds == total.group(1), (
+                f"README quotes {seconds} s for {path.name}, whose committed run printed "
+                f"{total.group(0)}")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_claim_cells_assert_and_say_when_they_are_skipped(path):
+    """Every notebook holds its prose to its values in claim cells (see the module docstring)."""
+    claims = [cell for cell in _cells(path) if CLAIM_TAG in cell.metadata.get("tags", [])]
+    assert claims, f"{path.name} has no cell tagged {CLAIM_TAG}"
+    for cell in claims:
+        assert IGNORE_TAG in cell.metadata["tags"], cell.source[:200]
+        assert "assert " in cell.source, cell.source[:200]
+        if "if QUICK:" in cell.source:
+            quick = cell.source.split("if QUICK:")[1].split("else:")[0]
+            assert "print(" in quick and "full setting only" in quick, cell.source[:300]
+    student = NOTEBOOKS_DIR / "student" / path.name
+    if student.exists():
+        assert not [cell for cell in nbformat.read(student, as_version=4).cells
+                    if CLAIM_TAG in cell.metadata.get("tags", [])], f"claim cells in {student}"
 
 
 def test_showcase_panels_are_at_least_512_pixels_wide():
