@@ -36,10 +36,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from nst_utils import style_transfer  # noqa: E402  (first: it quietens TensorFlow)
-from nst_utils.cli import _parser  # noqa: E402
+from nst_utils.bundled import IMAGES_DIR  # noqa: E402
+from nst_utils.commandline import parser as command_parser  # noqa: E402
 from nst_utils.images import load_image, save_image  # noqa: E402
 from nst_utils.optimize import Interrupted  # noqa: E402
-from nst_utils.transfer import IMAGES_DIR, _scale_plan  # noqa: E402
+from nst_utils.preflight import scale_plan  # noqa: E402
 from problem import WEIGHTS as CLI_WEIGHTS  # noqa: E402,I001  (the command's default weights)
 
 HERE = Path(__file__).resolve().parent
@@ -61,14 +62,14 @@ def default_options(setup):
     for `nst transfer` (read from its parser, so the benchmark follows its defaults)."""
     if setup == "homework":
         return {}
-    args = _parser().parse_args(["transfer"])
+    args = command_parser().parse_args(["transfer"])
     return dict(init=args.init, scales=tuple(args.scales), iterations=args.iterations)
 
 
 def run_on(options, scales, full=max(TARGET_ITERATIONS)):
     """`options` with `scales`, the coarse scales' iterations as their default split gives them
     and `full` iterations at full size, so that the recipe can go on until the last target."""
-    split = _scale_plan(scales, options.get("iterations", DEFAULT_ITERATIONS))[1]
+    split = scale_plan(scales, options.get("iterations", DEFAULT_ITERATIONS))[1]
     return dict(options, scales=tuple(scales), iterations=[*split[:-1], full])
 
 
