@@ -78,14 +78,20 @@ RECIPES = {
 }
 
 
-def timed_run(setup, size, options, out, target=None):
+def timed_run(setup, size, options, out, target=None, milestones=()):
     """One style_transfer; return its image and [(CPU seconds, evaluations, loss, scale)] per
-    iteration. It stops once a full-size loss is at or below `target`."""
+    iteration. It stops once a full-size loss is at or below `target`, and prints a line when it
+    first reaches each of `milestones` (so that a run cut short still tells how far it got)."""
     content, style, weights = SETUPS[setup]
     points, cpu = [], time.process_time()
+    pending = sorted(milestones, reverse=True)
 
     def record(iteration, image, rec):
         points.append((time.process_time() - cpu, rec["evaluations"], rec["loss"], rec["scale"]))
+        full = sum(point[3] == 1.0 for point in points)
+        while pending and rec["scale"] == 1.0 and rec["loss"] <= pending[0]:
+            print(f"  reached {pending.pop(0):.4g} after {points[-1][0]:.0f} CPU s, "
+                  f"{full} full-size iterations", flush=True)
         if target is not None and rec["scale"] == 1.0 and rec["loss"] <= target:
             raise KeyboardInterrupt  # ends the run here, keeping this image
 
@@ -160,8 +166,10 @@ def main():
         images = [picture]
         with tempfile.TemporaryDirectory() as folder:
             for number, name in enumerate(args.recipes):
+                print(f"  {name}: {RECIPES[name](setup)}", flush=True)
                 image, run = timed_run(setup, args.size, RECIPES[name](setup),
-                                       Path(folder) / f"{number}.png", targets[-1])
+                                       Path(folder) / f"{number}.png", targets[-1],
+                                       milestones=targets)
                 images.append(image)
                 hits = [reached(run, target) for target in targets]
                 last, full = hits[-1]
