@@ -74,7 +74,10 @@ def chapter_page(app, docname, source):
         return
     solution = nbformat.reads(source[0], as_version=4)
     page = make_student_version(solution)
-    for shown, cell in zip(page.cells, solution.cells):
+    # By cell id: the student version leaves some cells out (the claim cells).
+    run = {cell.get("id"): cell for cell in solution.cells}
+    for shown in page.cells:
+        cell = run[shown.get("id")]
         if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("solution"):
             shown.outputs, shown.execution_count = cell.outputs, cell.execution_count
     name = Path(docname).name + ".ipynb"
