@@ -13,6 +13,9 @@ release, and autograde grades with the recorded cell (jupyter/nbgrader#1961). It
 
 import os
 
+from nbconvert.preprocessors import TagRemovePreprocessor
+from nbgrader.converters import GenerateAssignment
+
 c = get_config()  # noqa: F821 - nbgrader defines it when it reads this file
 
 QUICK = os.environ.get("NST_QUICK") == "1"
@@ -22,3 +25,10 @@ QUICK = os.environ.get("NST_QUICK") == "1"
 c.ExecutePreprocessor.timeout = 300 if QUICK else 2400
 # Run timestamps of the instructor's machine never reach the students.
 c.ClearOutput.remove_metadata_fields = {"collapsed", "scrolled", "execution"}
+# The claim cells (tag `claim`) hold the prose to the solution's run and answer its "predict
+# first" questions: generate_assignment leaves them out, as `nst assign` does, before nbgrader's
+# own steps.
+c.GenerateAssignment.preprocessors = [
+    TagRemovePreprocessor, *GenerateAssignment.class_traits()["preprocessors"].default_value]
+c.TagRemovePreprocessor.enabled = True
+c.TagRemovePreprocessor.remove_cell_tags = {"claim"}

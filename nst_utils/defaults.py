@@ -15,7 +15,8 @@ STYLE_LAYERS = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", 
 #: The library's own names, which the command's choices and every "unknown ..." message list.
 NAMES = {"convnet": ("vgg16", "vgg19"), "pooling": ("max", "avg"),
          "optimizer": ("lbfgs", "lbfgs-restarts", "adam", "gd"),
-         "init": ("noise", "content", "style"), "preserve_color": ("luminance", "histogram")}
+         "init": ("noise", "content", "style", "average"),
+         "preserve_color": ("luminance", "histogram")}
 CONVNETS, POOLINGS, OPTIMIZERS, INIT_NAMES, PRESERVE_COLOR = (
     NAMES[name] for name in ("convnet", "pooling", "optimizer", "init", "preserve_color"))
 

@@ -169,6 +169,104 @@ def plot_losses(histories, x="evaluations", y="loss", log=True, title=None):
     _publish(fig, "png", PLOT_DPI)
 
 
+def plot_terms(history, title=None):
+    """Plot each weighted term of one transfer (content, style, total variation) against the
+    iteration, on one logarithmic axis (one PNG); their sum is the run's loss.
+
+    `history` is what `style_transfer` returns; every record holds the terms of the best image
+    so far, so the curves are those of the image the run would return at that iteration.
+    """
+    labels = {"content": "content (alpha)", "style": "style (betas)",
+              "tv": "total variation (gamma)"}
+    plot_losses({label: [dict(record, loss=record[name]) for record in history]
+                 for name, label in labels.items() if name in history[0]}, x="iteration",
+                title=title or "The loss's terms, each with its weight")
+
+
+def neighbour_differences(image):
+    """At every pixel of an image, the size of its difference to its right and lower neighbours
+    (the Euclidean norm over both differences and the colour channels, in 0-255 units), over
+    the (H-1) x (W-1) top-left block, as total variation takes them."""
+    pixels = as_uint8(image).astype(np.float32)
+    corner = pixels[:-1, :-1]
+    return np.sqrt(np.sum((pixels[1:, :-1] - corner) ** 2 + (pixels[:-1, 1:] - corner) ** 2,
+                          axis=-1))
+
+
+def difference_image(image, scale=None):
+    """What total variation measures, as a picture: `neighbour_differences`, white for none and
+    black for `scale` or more (default: the image's largest), as a gray uint8 RGB image one
+    pixel smaller each way. Give several images the same `scale` to compare them."""
+    size = neighbour_differences(image)
+    scale = float(size.max()) if scale is None else scale
+    gray = 255 - np.round(255 * np.minimum(size / max(scale, 1e-6), 1.0))
+    return np.repeat(gray[..., None], 3, axis=-1).astype(np.uint8)
+
+
+def show_pipeline():
+    """Draw the method as a diagram (one PNG): the photo, the painting and the generated image
+    through the same frozen VGG into the three weighted losses, and the gradient of their sum
+    back to the generated image's pixels, which are all that the optimiser changes."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    fig, ax = plt.subplots(figsize=(10, 5.2))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(-1.0, 5.7)
+    ax.set_axis_off()
+    colours = {"content": "#cfe2f3", "style": "#f9cb9c", "image": "#d9ead3", "vgg": "#eeeeee",
+               "total": "#ffe599"}
+
+    def box(x, y, text, colour, width=1.7, height=0.9):
+        ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
+                                    boxstyle="round,pad=0.05", facecolor=colours[colour],
+                                    edgecolor="#444444"))
+        ax.text(x, y, text, ha="center", va="center", fontsize=9)
+
+    def arrow(start, end, text="", bend=0.0, colour="#444444"):
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12,
+                                     color=colour, connectionstyle=f"arc3,rad={bend}"))
+        if text:
+            ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.15, text,
+                    ha="center", fontsize=8, color=colour)
+
+    box(1.2, 4.2, "generated image $x$\n(the only variable)", "image", height=1.0)
+    box(1.2, 2.2, "photo $p$", "content")
+    box(1.2, 0.2, "painting $a$", "style")
+    ax.add_patch(FancyBboxPatch((2.65, -0.35), 1.0, 5.1, boxstyle="round,pad=0.05",
+                                facecolor=colours["vgg"], edgecolor="#444444"))
+    ax.text(3.15, 2.2, "VGG\n(frozen,\nImageNet\nweights)", ha="center", va="center",
+            fontsize=9)
+    box(5.15, 4.2, "features $F$ and\nGram matrices $G$\nof $x$", "image", width=2.0,
+        height=1.0)
+    box(5.15, 2.2, "target features $P$\nat block4_conv2\n(computed once)", "content",
+        width=2.0, height=1.0)
+    box(5.15, 0.2, "target Gram matrices $A$\nblock1_conv1 ... block5_conv1\n(computed once)",
+        "style", width=2.0, height=1.0)
+    box(7.55, 2.2, "$\\alpha \\cdot$ content loss\n$\\sum (F - P)^2$", "content")
+    box(7.55, 0.2, "$\\sum_l \\beta_l / |L_s| \\cdot E_l$\nstyle loss", "style")
+    box(7.55, 5.2, "$\\gamma \\cdot$ total variation\nof $x$'s pixels", "image", height=0.8)
+    box(9.3, 2.2, "total loss\n$\\mathcal{L}(x)$", "total", width=1.2)
+    for y in (4.2, 2.2, 0.2):
+        arrow((2.1, y), (2.6, y))
+        arrow((3.75, y), (4.1, y))
+    arrow((6.2, 2.2), (6.65, 2.2))
+    arrow((6.2, 0.2), (6.65, 0.2))
+    arrow((6.2, 4.0), (6.75, 2.6))
+    arrow((6.05, 3.65), (6.75, 0.6))
+    arrow((1.2, 4.75), (6.65, 5.2), bend=-0.12)
+    arrow((8.45, 5.2), (9.45, 2.75))
+    arrow((8.45, 2.2), (8.65, 2.2))
+    arrow((8.45, 0.2), (9.2, 1.65))
+    red = "#cc0000"
+    ax.plot([9.9, 9.9, 0.15, 0.15], [1.9, -0.85, -0.85, 4.2], color=red, linewidth=1.2)
+    arrow((0.15, 4.2), (0.3, 4.2), colour=red)
+    ax.text(5.0, -0.75, "gradient $\\partial \\mathcal{L} / \\partial x$ back through VGG: "
+            "L-BFGS changes the pixels of $x$, never the network", ha="center", fontsize=9,
+            color=red)
+    fig.tight_layout()
+    _publish(fig, "png", PLOT_DPI)
+
+
 def live_preview(every=10, title="", size=3.0, display_id=None):
     """A callback that shows the current image every `every` iterations, in place.
 

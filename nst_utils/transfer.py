@@ -75,7 +75,8 @@ def style_transfer(base_img_path, style_img_path, output_img_path,
 
     Keyword options:
         init: where the optimisation starts: "content" (default), "noise" (the homework's
-            uniform noise), "style" (the first style), or the path of any image.
+            uniform noise), "style" (the first style), "average" (the mean of the content and
+            the first style), or the path of any image.
         init_noise: the share of noise mixed into the start, in [0, 1]: 0.3 starts from 70 %
             `init` and 30 % of the (seeded) noise.
         seed: seeds the noise, so a run is reproducible.
@@ -408,7 +409,8 @@ def starting_image(init, content, style, seed=0, init_noise=0.0):
 
 
 def initial_image(init, content, style, seed=0):
-    """The starting batch (preprocessed) for `init` = "noise", "content", "style" or a path."""
+    """The starting batch (preprocessed) for `init` = "noise", "content", "style", "average" or
+    a path."""
     height, width = content.shape[:2]
     if isinstance(init, str) and init == "noise":
         # The homework's start: uniform noise over the whole colour range, centred on zero.
@@ -418,4 +420,7 @@ def initial_image(init, content, style, seed=0):
         return preprocess_image(content)
     if isinstance(init, str) and init == "style":
         return preprocess_image(resize(style, (height, width)))
+    if isinstance(init, str) and init == "average":
+        # Hvass-Labs' exercise: half the photo, half the painting resized to the photo's shape.
+        return (preprocess_image(content) + preprocess_image(resize(style, (height, width)))) / 2
     return preprocess_image(load_image(check_init(init), size=(height, width)))

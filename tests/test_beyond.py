@@ -279,6 +279,15 @@ def test_init_noise_mixes_the_start_reproducibly():
     assert not np.array_equal(mixed, starting_image("content", content, None, 6, 0.3))
 
 
+def test_the_average_start_is_half_the_content_and_half_the_resized_style():
+    content = load_image(CONTENT, max_size=32)
+    style = load_image(STYLE)
+    average = initial_image("average", content, style)
+    assert average.shape == (1, *content.shape[:2], 3)
+    np.testing.assert_allclose(average, (initial_image("content", content, style)
+                                         + initial_image("style", content, style)) / 2, atol=1e-4)
+
+
 # Validation --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kwargs, message", [

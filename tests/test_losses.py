@@ -10,6 +10,7 @@ from nst_utils.losses import (
     gram_matrix,
     normalized_gram,
     style_reconstruction_loss,
+    total_variation_l1,
     total_variation_loss,
 )
 
@@ -105,6 +106,26 @@ def test_total_variation_matches_loops():
                    + (x[0, i + 1, j, c] - x[0, i, j, c]) ** 2
                    for c in range(3) for i in range(4) for j in range(6))
     assert value(total_variation_loss(x)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_total_variation_l1_by_hand_and_against_loops():
+    # The same block as the squared form: |2-1| + |4-1|.
+    x = np.array([[1.0, 2.0], [4.0, 8.0]]).reshape(1, 2, 2, 1)
+    assert value(total_variation_l1(x)) == pytest.approx(4.0)
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(1, 5, 7, 3))
+    expected = sum(abs(x[0, i, j + 1, c] - x[0, i, j, c]) + abs(x[0, i + 1, j, c] - x[0, i, j, c])
+                   for c in range(3) for i in range(4) for j in range(6))
+    assert value(total_variation_l1(x)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_squares_pay_less_for_a_ramp_than_for_a_step_and_absolute_values_the_same():
+    # An edge of height 8 as one step or as a ramp of four steps of 2 (why squares blur edges).
+    step = np.array([0, 0, 0, 8, 8, 8, 8, 8], dtype=float)
+    ramp = np.array([0, 0, 2, 4, 6, 8, 8, 8], dtype=float)
+    as_image = [np.tile(row, (2, 1)).reshape(1, 2, 8, 1) for row in (step, ramp)]
+    assert [float(value(total_variation_loss(x))) for x in as_image] == [64.0, 16.0]
+    assert [float(value(total_variation_l1(x))) for x in as_image] == [8.0, 8.0]
 
 
 @pytest.mark.parametrize("loss", ["style", "tv"])
