@@ -29,6 +29,6 @@ c.ClearOutput.remove_metadata_fields = {"collapsed", "scrolled", "execution"}
 # first" questions: generate_assignment leaves them out, as `nst assign` does, before nbgrader's
 # own steps.
 c.GenerateAssignment.preprocessors = [
-    TagRemovePreprocessor, *GenerateAssignment.class_traits()["preprocessors"].default_value]
+    TagRemovePreprocessor, *GenerateAssignment.class_traits()["preprocessors"].default()]
 c.TagRemovePreprocessor.enabled = True
 c.TagRemovePreprocessor.remove_cell_tags = {"claim"}
