@@ -21,10 +21,13 @@ weights: $(INSTALLED)
 demo: weights
 	$(BIN)/nst transfer
 
-# The linter first (ruff, [tool.ruff] in pyproject.toml), then every test and notebook.
+# The linter first (ruff, [tool.ruff] in pyproject.toml), then every test and notebook, in two
+# pytest-xdist workers, each taking whole files (a notebook's cells share one kernel, a module's
+# fixtures its sandboxes): much of the suite waits on subprocesses (sandboxes, kernels, nbgrader),
+# so two workers finish sooner than one on two cores.
 test: weights
 	$(BIN)/ruff check .
-	NST_QUICK=1 $(BIN)/python -m pytest
+	NST_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The fast lane, for the edit-test loop: every test not marked slow (the sandboxes and the red
 # team, nbgrader, otter-grader, the wheel, the website and the notebooks' cells), in under two
