@@ -97,21 +97,16 @@ def main():
         else:
             transfer._upsample = detail_upsample(library_upsample, content)
         points, picture = ttq.reference(setup, args.size, False)
-        targets = [points[min(n, len(points)) - 1][2] for n in ttq.TARGET_ITERATIONS]
-        times = [points[min(n, len(points)) - 1][0] for n in ttq.TARGET_ITERATIONS]
+        targets, times = ttq.targets_of(points)
         print(f"{setup} at {args.size} px, {args.candidate}, {options}, "
               f"load average {os.getloadavg()}", flush=True)
         with tempfile.TemporaryDirectory() as folder:
             image, run = ttq.timed_run(setup, args.size, options, Path(folder) / "c.png",
                                        targets[-1])
         optimize._lbfgs, transfer._upsample = library_lbfgs, library_upsample
-        hits = [ttq.reached(run, target) for target in targets]
-        last, full_iterations = hits[-1]
         coarse = sum(scale != 1.0 for *_, scale in run)
-        print(f"| {args.candidate} ({coarse} half-size iterations) | "
-              + " / ".join("-" if cpu is None else f"{cpu:.0f}" for cpu, _ in hits)
-              + f" | {full_iterations if last is not None else f'not reached in {full_iterations}'}"
-              + " | " + ("-" if last is None else f"{last / times[-1]:.2f}") + " |", flush=True)
+        print(ttq.table_row(f"{args.candidate} ({coarse} half-size iterations)", run, targets,
+                            times), flush=True)
         print("reference: " + " / ".join(f"{t:.0f}" for t in times) + " CPU s; coarse stage "
               f"ended at {run[coarse - 1][0]:.0f} CPU s; load average {os.getloadavg()}",
               flush=True)

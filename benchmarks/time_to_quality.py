@@ -130,6 +130,23 @@ def reached(points, target):
     return None, full
 
 
+def targets_of(points):
+    """The reference's best loss and its CPU seconds after each of TARGET_ITERATIONS (L-BFGS may
+    stop before 500 iterations when it can improve no further: then its last point)."""
+    ends = [points[min(n, len(points)) - 1] for n in TARGET_ITERATIONS]
+    return [loss for _, _, loss, _ in ends], [cpu for cpu, *_ in ends]
+
+
+def table_row(label, run, targets, times):
+    """A recipe's row of the table: CPU seconds to each target, full-size iterations to the last
+    and the ratio of its CPU seconds there to the reference's."""
+    hits = [reached(run, target) for target in targets]
+    last, full = hits[-1]
+    return (f"| {label} | " + " / ".join("-" if cpu is None else f"{cpu:.0f}" for cpu, _ in hits)
+            + f" | {full if last is not None else f'not reached in {full}'} | "
+            + ("-" if last is None else f"{last / times[-1]:.2f}") + " |")
+
+
 def side_by_side(images, path):
     """The images in one row, 8 pixels apart, on white."""
     height = max(image.shape[0] for image in images)
@@ -152,9 +169,7 @@ def main():
     for setup in args.setups:
         print(f"{setup} at {args.size} px, load average {os.getloadavg()}", flush=True)
         points, picture = reference(setup, args.size, args.rerun_reference)
-        # L-BFGS may stop before 500 iterations when it can improve no further
-        targets = [points[min(n, len(points)) - 1][2] for n in TARGET_ITERATIONS]
-        times = [points[min(n, len(points)) - 1][0] for n in TARGET_ITERATIONS]
+        targets, times = targets_of(points)
         print("| recipe | CPU s to the loss of " + " / ".join(map(str, TARGET_ITERATIONS))
               + " single-scale iterations | full-size iterations to the last | ratio at "
               f"{TARGET_ITERATIONS[-1]} |\n| --- | --- | --- | --- |")
@@ -171,12 +186,7 @@ def main():
                                        Path(folder) / f"{number}.png", targets[-1],
                                        milestones=targets)
                 images.append(image)
-                hits = [reached(run, target) for target in targets]
-                last, full = hits[-1]
-                print(f"| {name} | " + " / ".join("-" if cpu is None else f"{cpu:.0f}"
-                                                  for cpu, _ in hits)
-                      + f" | {full if last is not None else f'not reached in {full}'} | "
-                      + ("-" if last is None else f"{last / times[-1]:.2f}") + " |", flush=True)
+                print(table_row(name, run, targets, times), flush=True)
         side_by_side(images, RESULTS / f"{setup}_{args.size}.png")
         print(f"targets (best loss after {TARGET_ITERATIONS}): "
               + ", ".join(f"{t:.4g}" for t in targets) + f"; load average {os.getloadavg()}\n",

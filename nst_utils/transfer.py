@@ -420,7 +420,7 @@ def initial_image(init, content, style, seed=0):
         return preprocess_image(content)
     if isinstance(init, str) and init == "style":
         return preprocess_image(resize(style, (height, width)))
-    if isinstance(init, str) and init == "average":
-        # Hvass-Labs' exercise: half the photo, half the painting resized to the photo's shape.
-        return (preprocess_image(content) + preprocess_image(resize(style, (height, width)))) / 2
+    if isinstance(init, str) and init == "average":  # Hvass-Labs' exercise
+        return (initial_image("content", content, style)
+                + initial_image("style", content, style)) / 2
     return preprocess_image(load_image(check_init(init), size=(height, width)))
