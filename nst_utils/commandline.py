@@ -127,7 +127,8 @@ def _transfer_parser(commands):
     add("--max-size", type=int, default=DEFAULTS["max_size"],
         help="longest side of the output in pixels")
     add("--iterations", type=int, default=DEFAULTS["iterations"],
-        help="optimizer iterations, split equally between the scales")
+        help="optimizer iterations at full size, and at most as many at each coarse scale, "
+             "which ends sooner once its loss levels off")
     add("--convnet", choices=NAMES["convnet"], default=DEFAULTS["convnet"], help="the network")
     add("--pooling", choices=NAMES["pooling"], default=DEFAULTS["pooling"],
         help="VGG's pooling: max, or avg as the paper suggests")
@@ -154,8 +155,7 @@ def _transfer_parser(commands):
     add("--overwrite", action="store_true", help="replace the output file if it exists")
     # The default is the fastest recipe at equal quality: benchmarks/default_recipe.py
     add("--scales", type=float, nargs="+", metavar="FRACTION", default=list(DEFAULTS["scales"]),
-        help="coarse-to-fine fractions of the size, ending with 1; the iterations are split "
-             "equally between them")
+        help="coarse-to-fine fractions of the size, ending with 1 (see --iterations)")
     add("--memory-limit", type=float, metavar="GB",
         help="memory the run may use (default: what is available now)")
     beyond = transfer.add_argument_group("beyond Gatys 2016 (Gatys et al. 2017)")

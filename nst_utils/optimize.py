@@ -30,6 +30,22 @@ class Interrupted(UserWarning):
     """The warning that Ctrl-C (KeyboardInterrupt) ended an optimisation early."""
 
 
+class _LevelledOff(Exception):
+    """Raised from the per-iteration hook to end a run whose loss has levelled off."""
+
+
+#: A run "levels off" when its best loss has fallen by less than LEVEL_OFF_RATE per iteration on
+#: average over the last LEVEL_OFF_WINDOW iterations. Coarse scales stop there: their last
+#: iterations cost little but buy less than the full size's (benchmarks/README.md, issue 21).
+LEVEL_OFF_WINDOW, LEVEL_OFF_RATE = 10, 0.005
+
+
+def levelled_off(losses, window=LEVEL_OFF_WINDOW, rate=LEVEL_OFF_RATE):
+    """Whether a run with these per-iteration best losses has levelled off (see LEVEL_OFF_RATE):
+    ``losses[-window - 1] - losses[-1] < window * rate * losses[-1]``."""
+    return len(losses) > window and losses[-window - 1] - losses[-1] < window * rate * losses[-1]
+
+
 # Valid preprocessed pixel values: 0-255 minus the mean, per BGR channel.
 _LOW, _HIGH = -VGG_MEAN_BGR, 255.0 - VGG_MEAN_BGR
 
@@ -126,7 +142,7 @@ class OwnEvaluator(Evaluator):
 
 
 def minimize(evaluator, x0, optimizer="lbfgs", iterations=100, learning_rate=None,
-             callback=None, progress=True, *, continue_from=None, tags=None):
+             callback=None, progress=True, *, continue_from=None, tags=None, level_off=False):
     """Minimise the evaluator's loss from image batch `x0`; return (best image batch, history).
 
     `history` has one dict per iteration: ``iteration``, ``evaluations``, ``seconds``, ``loss``
@@ -137,6 +153,9 @@ def minimize(evaluator, x0, optimizer="lbfgs", iterations=100, learning_rate=Non
     To continue an earlier run's history (coarse-to-fine), pass its last record as
     `continue_from`: iteration, evaluations and seconds then count on from its values. `tags`
     are extra fields copied into every record (such as ``{"scale": 0.5}``).
+
+    With `level_off`, `iterations` is a budget: the run also ends as soon as its loss has
+    levelled off (`levelled_off`), as coarse-to-fine's coarse scales do.
     """
     check_name("optimizer", optimizer)
     if int(iterations) < 1:
@@ -161,10 +180,14 @@ def minimize(evaluator, x0, optimizer="lbfgs", iterations=100, learning_rate=Non
                         refresh=False)
         if callback is not None:
             callback(record["iteration"], np.reshape(image, evaluator.shape), record)
+        if level_off and levelled_off([record["loss"] for record in history]):
+            raise _LevelledOff
 
     run = {"lbfgs": _lbfgs, "lbfgs-restarts": _lbfgs_restarts, "adam": _adam, "gd": _gd}
     try:
         run[optimizer](evaluator, x0, int(iterations), on_iteration, learning_rate)
+    except _LevelledOff:
+        pass  # the best point so far is the result, as after a spent budget
     except KeyboardInterrupt:
         evaluator.interrupted = True
         warnings.warn(f"Interrupted after {base['iteration'] + len(history)} iterations; "

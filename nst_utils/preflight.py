@@ -53,8 +53,9 @@ def plan_transfer(base_img_path, style_img_path, output_img_path, convnet, conte
     mistake. Returns a namespace of the checked values:
     content_layer, style_layers, layers, content_weight, style_weights, tv_weight, styles,
     masks, blend, functions, learning_rate, save_every, scales and per_scale (the scales the
-    images are large enough for, and the iterations at each), final_path, snapshot (the n-th
-    snapshot's path), and the result's height and width.
+    images are large enough for, and the iterations at each: a budget that a coarse scale may
+    leave early when `level_off`, else an exact count), level_off, final_path, snapshot (the
+    n-th snapshot's path), and the result's height and width.
     """
     style_layers = list(style_layers)
     style_weights = check_weights("style_weights", style_weights, len(style_layers),
@@ -88,6 +89,7 @@ def plan_transfer(base_img_path, style_img_path, output_img_path, convnet, conte
         raise NSTError(f"{option('weights')} '{weights}' is not a file; give a Keras weights "
                        f"file for {convnet}, or leave it out for ImageNet's.")
     scales, per_scale = scale_plan(scales, iterations)
+    level_off = not isinstance(iterations, (list, tuple))
     final_path, snapshot, planned = planned_outputs(output_img_path, save_every, sum(per_scale),
                                                     animation)
     check_outputs(planned, inputs, overwrite)
@@ -110,7 +112,7 @@ def plan_transfer(base_img_path, style_img_path, output_img_path, convnet, conte
     scales, per_scale = _fitting_scales(
         scales, per_scale, lambda dims: [dims] + [style_dims(size, dims, style_scale)
                                                   for size in style_sizes],
-        (height, width), layers)
+        (height, width), layers, carry=not level_off)
     check_memory(height, width, convnet, layers, memory_limit,
                  xla=use_xla(jit_compile, (height, width)))
     return SimpleNamespace(
@@ -118,7 +120,7 @@ def plan_transfer(base_img_path, style_img_path, output_img_path, convnet, conte
         content_weight=content_weight, style_weights=style_weights, tv_weight=tv_weight,
         styles=styles, masks=masks, blend=blend, functions=functions,
         learning_rate=learning_rate, save_every=save_every, scales=scales, per_scale=per_scale,
-        final_path=final_path, snapshot=snapshot, height=height, width=width)
+        level_off=level_off, final_path=final_path, snapshot=snapshot, height=height, width=width)
 
 
 def check_weight(keyword, value):
@@ -276,10 +278,11 @@ def _check_functions(functions, styles, masks):
     return functions
 
 
-def _fitting_scales(scales, per_scale, images_at, dims, layers):
+def _fitting_scales(scales, per_scale, images_at, dims, layers, carry=True):
     """Drop the coarse scales at which the content or a style would be too small for `layers`;
-    each dropped scale's iterations go to the next scale. Coarse scales only save time, so a
-    small image is simply optimised at fewer of them (the final scale is kept and checked).
+    with `carry` (exact counts per scale), each dropped scale's iterations go to the next scale.
+    Coarse scales only save time, so a small image is simply optimised at fewer of them (the
+    final scale is kept and checked).
 
     `images_at(dims)` lists the (height, width) of every image the network sees for a result
     of size dims.
@@ -288,7 +291,7 @@ def _fitting_scales(scales, per_scale, images_at, dims, layers):
     kept, counts, carried = [], [], 0
     for scale, steps in zip(scales[:-1], per_scale[:-1]):
         if min(min(size) for size in images_at(scaled(*dims, scale))) < needed:
-            carried += steps
+            carried += steps if carry else 0
         else:
             kept, counts, carried = kept + [scale], counts + [steps + carried], 0
     return kept + scales[-1:], counts + [per_scale[-1] + carried]
@@ -309,7 +312,9 @@ def scaled(height, width, scale):
 
 
 def scale_plan(scales, iterations):
-    """Validated scales and the iterations to spend at each (an equal split of an int)."""
+    """Validated scales and the iterations to spend at each: a list gives one count per scale;
+    an int is the final scale's count and every coarse scale's budget, which `style_transfer`
+    leaves as soon as the coarse scale's loss levels off (`optimize.levelled_off`)."""
     scales = [check_positive("scales", scale, optional=False) for scale in scales]
     if not scales or scales[-1] != 1.0 or max(scales) > 1:
         raise NSTError(f"{option('scales')} must be fractions of the final size in (0, 1] "
@@ -320,14 +325,7 @@ def scale_plan(scales, iterations):
             raise NSTError(f"Got {len(per_scale)} iteration counts for {len(scales)} scales; "
                            "give one count per scale, or a single total.")
     else:
-        total = check_count("iterations", iterations)
-        per_scale = [total // len(scales)] * len(scales)
-        per_scale[-1] += total - sum(per_scale)  # the final scale gets the remainder
-    if min(per_scale) < 1:
-        raise NSTError(f"{option('iterations', iterations)} is fewer than one iteration per "
-                       f"scale: the {len(scales)} {option('scales')} "
-                       f"({' '.join(f'{scale:g}' for scale in scales)}) need at least "
-                       f"{len(scales)}. Give more iterations, or fewer scales.")
+        per_scale = [check_count("iterations", iterations)] * len(scales)
     return scales, per_scale
 
 

@@ -61,11 +61,11 @@ def style_transfer(base_img_path, style_img_path, output_img_path,
     when it has no image extension).
 
     The defaults are those of the `nst transfer` command, `nst_utils.defaults.DEFAULTS`: the
-    "demo" preset (the homework's "starry_tubingen" weights, 130 iterations, the content shrunk
+    "demo" preset (the homework's "starry_tubingen" weights, 65 iterations, the content shrunk
     to 384 px; see `nst_utils.defaults.DEFAULT_PRESET` for why) and the fastest recipe measured,
-    not the homework's: starting from the content image, at half size then at full size, reaches
-    the final loss of the homework's noise start at full size in under half its CPU time
-    (`benchmarks/default_recipe.py`). The homework's own defaults are a preset:
+    not the homework's: starting from the content image, at half size until its loss levels off
+    then at full size, reaches the loss of 500 plain full-size iterations in about half their
+    CPU time (`benchmarks/time_to_quality.py`). The homework's own defaults are a preset:
     ``style_transfer(a, b, out, **PRESETS["homework"])`` (from `nst_utils.defaults`), with
     ``init="noise", scales=(1.0,)`` for the homework's run.
 
@@ -93,9 +93,12 @@ def style_transfer(base_img_path, style_img_path, output_img_path,
         scales: coarse-to-fine: optimise at each of these fractions of the final size in turn,
             each starting from the previous result upsampled; default (0.5, 1.0). The last must
             be 1.0, and coarse scales at which an image would be too small for the deepest
-            layer are skipped (their iterations go to the next scale). `iterations` is split
-            equally between the scales (the coarse ones cost a fraction of the time per
-            iteration), or may be a list with one count per scale.
+            layer are skipped. An int `iterations` is the count at full size and each coarse
+            scale's budget: a coarse scale moves up when its loss levels off
+            (`optimize.levelled_off`) or its budget is spent, since from there on its cheap
+            iterations buy less than full-size ones (`benchmarks/README.md`, issue 21). A list
+            gives one exact count per scale instead (a skipped scale's count then goes to the
+            next scale).
         memory_limit: bytes the transfer may use; None means the memory available now. The
             transfer is refused before it starts if it is predicted not to fit (see
             `nst_utils.memory`).
@@ -162,7 +165,7 @@ def style_transfer(base_img_path, style_img_path, output_img_path,
             _iteration_handler(stage.dims, plan.save_every, plan.snapshot, overwrite, callback,
                                movie),
             progress, continue_from=history[-1] if history else None,
-            tags={"scale": stage.scale})
+            tags={"scale": stage.scale}, level_off=plan.level_off and stage.scale != 1.0)
         history += stage_history
         if evaluator.interrupted:  # Ctrl-C or SIGTERM: no further scales, keep what we have
             break

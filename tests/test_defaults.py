@@ -42,7 +42,7 @@ def test_no_options_paint_the_same_picture_with_the_same_loss(tmp_path, monkeypa
     image, history = style_transfer(CONTENT, STYLE, tmp_path / "library.png", max_size=64,
                                     iterations=4, progress=False)
     (command_image, command_history), = runs
-    assert [record["scale"] for record in history] == [0.5, 0.5, 1.0, 1.0]
+    assert [record["scale"] for record in history] == [0.5] * 4 + [1.0] * 4
     assert command_history[-1]["loss"] == pytest.approx(history[-1]["loss"], rel=1e-6)
     np.testing.assert_array_equal(command_image, image)
 

@@ -11,6 +11,7 @@ from nst_utils.memory import (
     largest_fitting_size,
     predict_peak_bytes,
 )
+from nst_utils.optimize import LEVEL_OFF_RATE, LEVEL_OFF_WINDOW, levelled_off
 from nst_utils.preflight import XLA_MIN_PIXELS, scale_plan, use_xla
 from nst_utils.transfer import IMAGES_DIR, STYLE_LAYERS
 
@@ -56,8 +57,35 @@ def test_history_counts_on_across_scales(coarse_to_fine):
         "out.png", "out_at_iteration_3.png", "out_at_iteration_6.png", "out_at_iteration_9.png"]
 
 
-def test_iterations_are_split_between_scales():
-    assert scale_plan((0.5, 1.0), 9) == ([0.5, 1.0], [4, 5])
+def test_a_run_levels_off_when_its_loss_falls_less_than_the_rate_over_the_window():
+    assert (LEVEL_OFF_WINDOW, LEVEL_OFF_RATE) == (10, 0.005)
+    assert not levelled_off([100.0] * 10)  # too short to tell
+    assert levelled_off([100.0] * 11)
+    # 1 % less per iteration is progress; 0.4 % is not (the window's fall over its end's loss)
+    assert not levelled_off([100 * 0.99 ** n for n in range(11)])
+    assert levelled_off([100 * 0.996 ** n for n in range(11)])
+    assert not levelled_off([200.0] + [100.0] * 10)  # a fall at the window's start counts
+    assert levelled_off([200.0] + [100.0] * 11)  # ...until it leaves the window
+
+
+@pytest.mark.slow
+def test_a_coarse_scale_ends_when_its_loss_levels_off(tmp_path):
+    """An int `iterations` is the half size's budget; the half size stops early once levelled."""
+    _, history = style_transfer(CONTENT, STYLE, tmp_path / "o.png", iterations=60,
+                                scales=(0.5, 1.0), **TINY)
+    coarse = [record["loss"] for record in history if record["scale"] == 0.5]
+    assert LEVEL_OFF_WINDOW < len(coarse) < 60
+    assert levelled_off(coarse) and not levelled_off(coarse[:-1])
+    assert sum(record["scale"] == 1.0 for record in history) == 60  # the full size's count
+    # The same budget as a list: exact counts, the half size runs all 60.
+    _, exact = style_transfer(CONTENT, STYLE, tmp_path / "e.png", iterations=[60, 1],
+                              scales=(0.5, 1.0), **TINY)
+    assert [record["scale"] for record in exact] == [0.5] * 60 + [1.0]
+
+
+def test_an_int_is_every_scales_budget_and_a_list_is_exact():
+    assert scale_plan((0.5, 1.0), 9) == ([0.5, 1.0], [9, 9])
+    assert scale_plan((0.5, 1.0), 1) == ([0.5, 1.0], [1, 1])
     assert scale_plan([0.25, 0.5, 1], [10, 5, 2]) == ([0.25, 0.5, 1.0], [10, 5, 2])
     assert scale_plan((1.0,), 7) == ([1.0], [7])
 
@@ -67,8 +95,8 @@ def test_iterations_are_split_between_scales():
     ((0.0, 1.0), 4, "scales must be more than 0, got 0.0"),
     ((1.0, 2.0), 4, "ending with 1, such as 0.5 1; got 1.0 2.0."),
     ((0.5, 1.0), (3,), "one count per scale"),
-    ((0.5, 1.0), 1, r"iterations=1 is fewer than one iteration per scale: the 2 scales \(0.5 1\) "
-                    r"need at least 2\. Give more iterations, or fewer scales\."),
+    ((0.5, 1.0), 0, "iterations must be at least 1, got 0."),
+    ((0.5, 1.0), [4, 0], "iterations must be at least 1, got 0."),
 ])
 def test_bad_scale_plans_raise_clear_errors(scales, iterations, message):
     with pytest.raises(NSTError, match=message):
@@ -113,4 +141,5 @@ def test_command_line_scales(tmp_path, capsys):
     out = tmp_path / "cli.png"
     assert main(["transfer", str(CONTENT), str(STYLE), "-o", str(out), "--max-size", "48",
                  "--iterations", "4", "--scales", "0.5", "1", "--convnet", "vgg19"]) == 0
-    assert out.exists() and "4 iterations" in capsys.readouterr().out
+    # 4 at each scale: too few for the half-size stage's loss to level off before its budget
+    assert out.exists() and "8 iterations" in capsys.readouterr().out

@@ -57,7 +57,7 @@ NOT_RUN = {
 RUN = {
     ".venv/bin/nst transfer --help": (0, None),
     ".venv/bin/nst transfer --iterations abc": (2, "stderr"),
-    ".venv/bin/nst transfer --iterations 1": (1, "stderr"),
+    ".venv/bin/nst transfer --iterations 0": (1, "stderr"),
 }
 
 #: The instructors' nbgrader set-up, run in an empty course folder.
