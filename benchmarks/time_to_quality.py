@@ -39,7 +39,6 @@ from nst_utils import style_transfer  # noqa: E402  (first: it quietens TensorFl
 from nst_utils.defaults import DEFAULTS, PRESETS, WEIGHT_KEYS, loss_settings  # noqa: E402
 from nst_utils.images import load_image, save_image  # noqa: E402
 from nst_utils.optimize import Interrupted  # noqa: E402
-from nst_utils.preflight import scale_plan  # noqa: E402
 from nst_utils.transfer import IMAGES_DIR  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -55,26 +54,22 @@ SETUPS = {setup: (content, style, loss_settings(setup, WEIGHT_KEYS)) for setup, 
 REFERENCE = dict(init="content", scales=(1.0,), iterations=max(TARGET_ITERATIONS))
 
 
-def default_options(setup):
-    """The options of each setup's default run beyond its weights: the default start and
-    scales, and its preset's iterations."""
-    return dict(init=DEFAULTS["init"], scales=tuple(DEFAULTS["scales"]),
-                iterations=PRESETS[setup]["iterations"])
+def recipe(scales, coarse=None):
+    """A recipe's options beyond a setup's weights: the default start, `scales`, and as many
+    iterations as the reference, so that it can go on until the last target. An int is the
+    library's rule (each coarse scale until its loss levels off, at most that many iterations);
+    `coarse` instead fixes the coarse scales' counts (the rule before issue 21)."""
+    full = TARGET_ITERATIONS[-1]
+    return dict(init=DEFAULTS["init"], scales=tuple(scales),
+                iterations=full if coarse is None else [*coarse, full])
 
 
-def run_on(options, scales, full=TARGET_ITERATIONS[-1]):
-    """`options` with `scales`, the coarse scales' iterations as their default split gives them
-    and `full` iterations at full size, so that the recipe can go on until the last target."""
-    split = scale_plan(scales, options["iterations"])[1]
-    return dict(options, scales=tuple(scales), iterations=[*split[:-1], full])
-
-
-#: recipe name -> setup -> style_transfer options. Each runs its coarse scales as the setup's
-#: default would split its iterations and then full-size iterations until it reaches the last
-#: target (it stops there).
+#: recipe name -> setup -> style_transfer options. Each stops at the last target.
 RECIPES = {
-    "default (0.5, 1)": lambda setup: run_on(default_options(setup), DEFAULTS["scales"]),
-    "three scales (0.25, 0.5, 1)": lambda setup: run_on(default_options(setup), (0.25, 0.5, 1.0)),
+    "default (0.5, 1)": lambda setup: recipe(DEFAULTS["scales"]),
+    "three scales (0.25, 0.5, 1)": lambda setup: recipe((0.25, 0.5, 1.0)),
+    "fixed split (0.5, 1), the default before": lambda setup: recipe(
+        (0.5, 1.0), [PRESETS[setup]["iterations"] // 2]),
 }
 
 

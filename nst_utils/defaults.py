@@ -33,7 +33,7 @@ _HOMEWORK_LAYERS = dict(convnet="vgg16", content_layer=CONTENT_LAYER, style_laye
 #: leaves the start and the scales to `TRANSFER`; the homework's own run starts from noise at one
 #: scale (``init="noise", scales=(1.0,)``). "demo" is what `nst transfer` paints with no options
 #: (and `make demo`): the "starry_tubingen" weights, on photos shrunk to 384 px, 65 iterations
-#: at full size after at most as many at half size (whose loss levels off after about 130 at
+#: at full size after at most as many at half size (whose loss levels off after 125 at
 #: this size, so the demo runs 65 + 65, as it did before issue 21 as an equal split of 130).
 PRESETS = {
     "homework": dict(_HOMEWORK_LAYERS, content_weight=3e-2, style_weights=(20000, 500, 12, 1, 1),
