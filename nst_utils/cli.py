@@ -93,8 +93,9 @@ def _transfer(args):
     last = history[-1]
     saved = output_paths(output)[0]
     if args.stop.signum is not None:
-        print(f"nst: stopped by {args.stop.name} after {last['iteration']} of "
-              f"{args.iterations} iterations; the best image so far is saved in {saved}.",
+        # No "of N": a coarse scale that levels off makes the total unknown in advance
+        print(f"nst: stopped by {args.stop.name} after {last['iteration']} iterations; "
+              f"the best image so far is saved in {saved}.",
               file=sys.stderr)
         return args.stop.status
     terms = ", ".join(f"{name} {value:.3g}" for name, value in last.items()

@@ -155,7 +155,7 @@ def _transfer_parser(commands):
     add("--overwrite", action="store_true", help="replace the output file if it exists")
     # The default is the fastest recipe at equal quality: benchmarks/default_recipe.py
     add("--scales", type=float, nargs="+", metavar="FRACTION", default=list(DEFAULTS["scales"]),
-        help="coarse-to-fine fractions of the size, ending with 1 (see --iterations)")
+        help="coarse-to-fine fractions of the size, ending with 1; see --iterations")
     add("--memory-limit", type=float, metavar="GB",
         help="memory the run may use (default: what is available now)")
     beyond = transfer.add_argument_group("beyond Gatys 2016 (Gatys et al. 2017)")

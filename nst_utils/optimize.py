@@ -186,8 +186,8 @@ def minimize(evaluator, x0, optimizer="lbfgs", iterations=100, learning_rate=Non
     run = {"lbfgs": _lbfgs, "lbfgs-restarts": _lbfgs_restarts, "adam": _adam, "gd": _gd}
     try:
         run[optimizer](evaluator, x0, int(iterations), on_iteration, learning_rate)
-    except _LevelledOff:
-        pass  # the best point so far is the result, as after a spent budget
+    except _LevelledOff:  # the best point so far is the result, as after a spent budget
+        bar.total = bar.n  # a full bar: this stage is done, not cut short
     except KeyboardInterrupt:
         evaluator.interrupted = True
         warnings.warn(f"Interrupted after {base['iteration'] + len(history)} iterations; "

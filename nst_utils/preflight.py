@@ -89,7 +89,8 @@ def plan_transfer(base_img_path, style_img_path, output_img_path, convnet, conte
         raise NSTError(f"{option('weights')} '{weights}' is not a file; give a Keras weights "
                        f"file for {convnet}, or leave it out for ImageNet's.")
     scales, per_scale = scale_plan(scales, iterations)
-    level_off = not isinstance(iterations, (list, tuple))
+    # The rule was measured with L-BFGS only: other optimisers run every coarse budget in full
+    level_off = optimizer == "lbfgs" and not isinstance(iterations, (list, tuple))
     final_path, snapshot, planned = planned_outputs(output_img_path, save_every, sum(per_scale),
                                                     animation)
     check_outputs(planned, inputs, overwrite)
@@ -323,7 +324,7 @@ def scale_plan(scales, iterations):
         per_scale = [check_count("iterations", count) for count in iterations]
         if len(per_scale) != len(scales):
             raise NSTError(f"Got {len(per_scale)} iteration counts for {len(scales)} scales; "
-                           "give one count per scale, or a single total.")
+                           "give one count per scale, or a single count.")
     else:
         per_scale = [check_count("iterations", iterations)] * len(scales)
     return scales, per_scale

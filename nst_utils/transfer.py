@@ -64,10 +64,10 @@ def style_transfer(base_img_path, style_img_path, output_img_path,
     "demo" preset (the homework's "starry_tubingen" weights, 65 iterations, the content shrunk
     to 384 px; see `nst_utils.defaults.DEFAULT_PRESET` for why) and the fastest recipe measured,
     not the homework's: starting from the content image, at half size until its loss levels off
-    then at full size, reaches the loss of 500 plain full-size iterations in about half their
-    CPU time (`benchmarks/time_to_quality.py`). The homework's own defaults are a preset:
-    ``style_transfer(a, b, out, **PRESETS["homework"])`` (from `nst_utils.defaults`), with
-    ``init="noise", scales=(1.0,)`` for the homework's run.
+    then at full size, reaches the loss of 500 plain full-size iterations in 0.41-0.52x their
+    CPU time at 256 px and 0.68-0.74x at 384 (`benchmarks/time_to_quality.py`). The
+    homework's own defaults are a preset: ``style_transfer(a, b, out, **PRESETS["homework"])``
+    (from `nst_utils.defaults`), with ``init="noise", scales=(1.0,)`` for the homework's run.
 
     The transfer is a plan of stages, one per scale (`plan_stages`), and one optimisation per
     stage: the loss of the stage's images (`stage_loss`), minimised over the image's pixels from
@@ -95,7 +95,8 @@ def style_transfer(base_img_path, style_img_path, output_img_path,
             be 1.0, and coarse scales at which an image would be too small for the deepest
             layer are skipped. An int `iterations` is the count at full size and each coarse
             scale's budget: a coarse scale moves up when its loss levels off
-            (`optimize.levelled_off`) or its budget is spent, since from there on its cheap
+            (`optimize.levelled_off`; with L-BFGS, the optimiser it was measured with) or its
+            budget is spent, since from there on its cheap
             iterations buy less than full-size ones (`benchmarks/README.md`, issue 21). A list
             gives one exact count per scale instead (a skipped scale's count then goes to the
             next scale).

@@ -9,9 +9,10 @@ import pytest
 from keras import ops
 from PIL import Image
 
-from nst_utils import Evaluator, NSTError, build_vgg, load_image, minimize, style_transfer
+from nst_utils import Evaluator, NSTError, build_vgg, load_image, minimize, style_transfer, transfer
 from nst_utils.defaults import WEIGHT_KEYS, loss_settings
 from nst_utils.losses import feature_reconstruction_loss
+from nst_utils.optimize import levelled_off
 from nst_utils.transfer import IMAGES_DIR
 
 CONTENT, STYLE = IMAGES_DIR / "chelsea.jpg", IMAGES_DIR / "scream.jpg"
@@ -52,6 +53,37 @@ def test_evaluator_gradient_through_vgg_matches_finite_differences():
     numeric = (evaluator.loss(x + eps * direction)
                - evaluator.loss(x - eps * direction)) / (2 * eps)
     assert evaluator.grads(x) @ direction == pytest.approx(numeric, rel=2e-2)
+
+
+def test_a_run_with_level_off_ends_once_its_loss_levels_off():
+    # A target beyond the pixels' upper bound: gradient descent creeps towards it by about 2
+    # grey levels per step, so the loss falls ~0.4 % per iteration, less than the 0.5 % rule
+    target = np.full((1, 4, 4, 3), 1000.0, np.float32)
+
+    def losses(level_off):
+        _, history = minimize(quadratic_evaluator(target), np.zeros(target.shape), "gd",
+                              iterations=30, progress=False, level_off=level_off)
+        return [record["loss"] for record in history]
+
+    levelled, full = losses(True), losses(False)
+    assert len(full) == 30 and len(levelled) == 11  # the first point the rule can judge
+    assert levelled_off(levelled) and not levelled_off(levelled[:-1])
+    np.testing.assert_allclose(levelled, full[:11])
+
+
+def test_only_lbfgs_at_a_coarse_scale_with_an_int_count_may_level_off(tmp_path, monkeypatch):
+    """The rule was measured with L-BFGS; other optimisers, the full size and exact counts run
+    their whole budget."""
+    asked = []
+
+    def minimize_spy(*args, **keywords):
+        asked.append((keywords["tags"]["scale"], keywords["level_off"]))
+        return minimize(*args, **keywords)
+
+    monkeypatch.setattr(transfer, "minimize", minimize_spy)
+    for options in (dict(optimizer="lbfgs"), dict(optimizer="gd"), dict(iterations=[5, 5])):
+        style_transfer(CONTENT, STYLE, tmp_path / "o.png", overwrite=True, **{**TINY, **options})
+    assert asked == [(0.5, True), (1.0, False)] + [(0.5, False), (1.0, False)] * 2
 
 
 @pytest.mark.parametrize("optimizer", [
