@@ -315,7 +315,8 @@ def scaled(height, width, scale):
 def scale_plan(scales, iterations):
     """Validated scales and the iterations to spend at each: a list gives one count per scale;
     an int is the final scale's count and every coarse scale's budget, which `style_transfer`
-    leaves as soon as the coarse scale's loss levels off (`optimize.levelled_off`)."""
+    leaves with L-BFGS as soon as the coarse scale's loss levels off (`plan_transfer`'s
+    `level_off`, `optimize.levelled_off`)."""
     scales = [check_positive("scales", scale, optional=False) for scale in scales]
     if not scales or scales[-1] != 1.0 or max(scales) > 1:
         raise NSTError(f"{option('scales')} must be fractions of the final size in (0, 1] "
